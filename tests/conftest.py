@@ -1,0 +1,53 @@
+"Shared fixtures: the console script, a small demo corpus made once per session, a local HTTP server."
+import http.server, subprocess, sys, threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def cli(*args, check=False, timeout=900, **kw):
+    "Run the installed `ravdess-emo` console script; returns the CompletedProcess."
+    r = subprocess.run([str(BIN/'ravdess-emo'), *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode: raise AssertionError(f"exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+@pytest.fixture(scope='session')
+def demo4(tmp_path_factory):
+    "A 4-actor demo corpus made through the CLI."
+    out = tmp_path_factory.mktemp('demo')/'demo4'
+    cli('demo-data', out, '--actors', 4, check=True)
+    return out
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    "Serves `server.payload`; honours Range; breaks off the first response when `server.cut_first`."
+    def log_message(self, *a): pass
+    def do_GET(self):
+        srv = self.server
+        srv.requests += 1
+        start = int(self.headers['Range'][6:-1]) if self.headers.get('Range') else 0
+        body = srv.payload[start:]
+        self.send_response(206 if start else 200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if srv.cut_first and srv.requests == 1:
+            self.wfile.write(body[:len(body)//2]); self.wfile.flush(); self.connection.close(); return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def http_server():
+    "Start a server on 127.0.0.1 for `payload`; yields a function payload, cut_first -> (url, server)."
+    servers = []
+    def start(payload: bytes, cut_first: bool = False):
+        srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _RangeHandler)
+        srv.payload, srv.cut_first, srv.requests = payload, cut_first, 0
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f'http://127.0.0.1:{srv.server_port}/Audio_Speech_Actors_01-24.zip', srv
+    yield start
+    for s in servers: s.shutdown()

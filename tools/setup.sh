@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up (or bring up to date) the project's environment in .venv. Safe to run again: it does nothing
+# when settings.ini and setup.py have not changed since the last successful install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.installed-$(cat settings.ini setup.py | sha1sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "Installing ravdess-emo and its dependencies into .venv (first time: several minutes)..." >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

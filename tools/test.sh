@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The project's tests: every notebook under nbdev_test (one pytest item each) and the pytest suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || exit 1
+export MPLBACKEND=Agg PYTHONHASHSEED=0
+.venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
