@@ -1,0 +1,123 @@
+"The main job and predict as a user runs them: ravdess-emo run, its reports and summary, then ravdess-emo predict."
+import json, os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import cli
+
+QUICK = ['--set', 'epochs=2', '--set', 'folds=[1]', '--quiet']
+
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    "An isolated cache, so the tests can see what is computed and what is served from it."
+    cache = tmp_path_factory.mktemp('cache')
+    return dict(os.environ, RAVDESS_EMO_CACHE=str(cache))
+
+
+@pytest.fixture(scope='module')
+def first_run(demo4, env, tmp_path_factory):
+    out = tmp_path_factory.mktemp('reports')
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out, r
+
+
+def _run_dirs(out, exp='01_spectrogram_cnn'):
+    return sorted((out/exp).iterdir())
+
+
+def test_run_writes_report_metrics_and_summary(first_run):
+    out, r = first_run
+    assert f"Summary: {out/'summary.md'}" in r.stdout
+    run_dir = _run_dirs(out)[0]
+    names = {p.name for p in run_dir.iterdir()}
+    assert {'01_spectrogram_cnn.ipynb', 'report.html', 'metrics.json', 'run.json', 'fold1.pt', 'model.pt',
+            'predictions.csv', 'confusion.png', 'training_curves.png'} <= names
+    m = json.loads((run_dir/'metrics.json').read_text())
+    assert m['experiment'] == '01_spectrogram_cnn' and m['protocol'] == 'si6'
+    assert m['params']['epochs'] == 2 and m['params']['folds'] == [1]
+    assert [f['test_actors'] for f in m['folds']] == [[1]]
+    for k in ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']:
+        assert set(m['summary'][k]) == {'mean', 'std'} and 0 <= m['summary'][k]['mean'] <= 1 or k == 'mcc'
+    assert m['git']['commit'] and m['corpus']['n_files'] == 240 and m['timings']['features'] >= 0
+    summary = (out/'summary.md').read_text()
+    assert '| 01_spectrogram_cnn | si6 | emo_cnn |' in summary and 'seed (published)' in summary
+    assert (out/'summary.csv').exists() and (out/'summary.png').exists()
+    html = (run_dir/'report.html').read_text()
+    assert 'cross_validate(' not in html  # no code in the HTML copy
+
+
+def test_rerun_is_identical_and_served_from_cache(first_run, demo4, env):
+    out, _ = first_run
+    cache = Path(env['RAVDESS_EMO_CACHE'])
+    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')}
+    assert len(stamps) == 240
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
+    assert r.returncode == 0, r.stderr
+    first, second = (json.loads((d/'metrics.json').read_text()) for d in _run_dirs(out))
+    assert first['summary'] == second['summary'] and first['folds'][0]['metrics'] == second['folds'][0]['metrics']
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')} == stamps  # nothing recomputed
+
+
+def test_unknown_parameter_is_refused_before_running(demo4, tmp_path):
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, '--set', 'epoch=3')
+    assert r.returncode == 2
+    assert "unknown parameter(s) ['epoch']" in r.stderr and 'epochs' in r.stderr
+    assert not (tmp_path/'01_spectrogram_cnn').exists()
+
+
+def test_failing_notebook_keeps_partial_report(demo4, env, tmp_path):
+    r = cli('run', '00_data', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, *QUICK, '--set', 'model=resnet', env=env)
+    assert r.returncode == 1
+    assert 'FAILED 01_spectrogram_cnn' in r.stderr and "unknown model 'resnet'" in r.stdout
+    run_dir = _run_dirs(tmp_path)[0]
+    info = json.loads((run_dir/'run.json').read_text())
+    assert info['status'] == 'failed' and info['error']['ename'] == 'ValueError'
+    assert "unknown model 'resnet'" in (run_dir/'01_spectrogram_cnn.ipynb').read_text()
+    assert len(_run_dirs(tmp_path, '00_data')) == 1  # the other experiment still ran
+    assert 'failed (cell' in (tmp_path/'summary.md').read_text()
+
+
+@pytest.fixture(scope='module')
+def audio_files(demo4, tmp_path_factory):
+    "A demo file, RAVDESS-like 48 kHz 16-bit WAV, stereo 44.1 kHz FLAC, a 10-minute file, a 0.2 s file, a corrupt file."
+    import librosa
+    d = tmp_path_factory.mktemp('audio')
+    demo = sorted((demo4/'Actor_03').glob('*.wav'))[10]
+    y, sr = sf.read(demo, dtype='float32')
+    sf.write(d/'ravdess_like.wav', librosa.resample(y, orig_sr=sr, target_sr=48000), 48000, subtype='PCM_16')
+    y44 = librosa.resample(y, orig_sr=sr, target_sr=44100)
+    sf.write(d/'stereo.flac', np.stack([y44, 0.5*y44], 1), 44100)
+    sf.write(d/'ten_minutes.wav', np.tile(y, 600*sr//len(y) + 1)[:600*sr], sr)
+    sf.write(d/'short.wav', y[:int(0.2*sr)], sr)
+    (d/'corrupt.wav').write_bytes(b'RIFF$\x00\x00\x00WAVEfmt garbage')
+    return [demo, d/'ravdess_like.wav', d/'stereo.flac', d/'ten_minutes.wav', d/'short.wav', d/'corrupt.wav']
+
+
+def test_predict_scores_every_readable_file(first_run, audio_files):
+    run_dir = _run_dirs(first_run[0])[0]
+    r = cli('predict', run_dir, *audio_files, '--json')
+    assert r.returncode == 1  # one file failed
+    results = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [Path(x['path']).name for x in results] == [p.name for p in audio_files]
+    ok, bad = results[:5], results[5]
+    for x in ok:
+        assert x['emotion'] in x['probabilities'] and len(x['probabilities']) == 8
+        assert abs(sum(x['probabilities'].values()) - 1) < 1e-4
+    assert results[3]['windows'] > 100  # the 10-minute file, scored in windows
+    assert any('very short' in w for w in results[4]['warnings'])
+    assert 'corrupt.wav: cannot read audio' in bad['error']
+
+
+def test_predict_table_and_model_file(first_run, audio_files):
+    model = _run_dirs(first_run[0])[0]/'model.pt'
+    r = cli('predict', model, audio_files[3], '--top', '2')
+    assert r.returncode == 0, r.stderr
+    assert 'windows, averaged' in r.stdout and r.stdout.count(',') >= 1
+    import torch
+    blob = torch.load(model, weights_only=True)  # a safe format
+    assert blob['format'] == 'ravdess-emo-model/1'
