@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .data import load_audio, progress_bar
 from .features import _write_atomic, cache_root, file_digests, settings_key
-from .whisper_rnn import WHISPER_SR, NO_MODEL, _fingerprint, encode_batches, load_ct2_whisper, openai_checkpoint
+from .whisper_rnn import WHISPER_SR, encode_batches, load_ct2_whisper, load_openai_whisper
 
 # %% auto #0
 __all__ = ['FRAMES_PER_SECOND', 'covered_frames', 'pool', 'CT2Encoder', 'OpenAIEncoder', 'make_encoder', 'pad_frames',
@@ -54,12 +54,8 @@ class OpenAIEncoder:
     "Whisper's encoder through openai-whisper (a local checkpoint), every layer via forward hooks; 30 s input."
     backend = 'openai-whisper'
     def __init__(self, model:str='base', device:str|None=None):
-        import whisper
-        ckpt = openai_checkpoint(model)
-        if ckpt is None: raise RuntimeError(f"openai-whisper model {model!r} is not on this machine; nothing is downloaded. {NO_MODEL}")
-        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = whisper.load_model(str(ckpt), device=self.device).eval()
-        self.model_id, self.pad_seconds = f"{ckpt.stem}-{_fingerprint(ckpt)}", 30.0
+        self.model, self.device, self.model_id = load_openai_whisper(model, device)
+        self.pad_seconds = 30.0
         self.layers = list(range(len(self.model.encoder.blocks))) + [-1]
 
     @torch.no_grad()

@@ -16,8 +16,9 @@ from .features import _write_atomic, cache_root, file_digests, settings_key
 # %% auto #0
 __all__ = ['WHISPER_SR', 'NO_MODEL', 'BACKENDS', 'PAD', 'UNK', 'bundled_model_dir', 'openai_checkpoint', 'default_backend',
            'ReferenceTranscriber', 'padded_groups', 'whisper_log_mel', 'load_ct2_whisper', 'encode_batches',
-           'FasterWhisperTranscriber', 'OpenAIWhisperTranscriber', 'tiny_whisper_checkpoint', 'make_transcriber',
-           'transcribe_corpus', 'normalize_text', 'word_error_rate', 'wer_by', 'build_vocab', 'encode_texts']
+           'FasterWhisperTranscriber', 'load_openai_whisper', 'OpenAIWhisperTranscriber', 'tiny_whisper_checkpoint',
+           'make_transcriber', 'transcribe_corpus', 'normalize_text', 'word_error_rate', 'wer_by', 'build_vocab',
+           'encode_texts']
 
 # %% ../nbs/03_whisper_rnn.ipynb #4472449e
 WHISPER_SR = 16000
@@ -113,17 +114,20 @@ class FasterWhisperTranscriber:
         return out
 
 # %% ../nbs/03_whisper_rnn.ipynb #18b0bfda
+def load_openai_whisper(model:str='base', device:str|None=None):
+    "An openai-whisper model from a local checkpoint only (never downloaded), its device, and an id naming its file."
+    import whisper, torch
+    ckpt = openai_checkpoint(model)
+    if ckpt is None: raise RuntimeError(f"openai-whisper model {model!r} is not on this machine (looked for a .pt file "
+                                        f"or ~/.cache/whisper/{model}.pt); nothing is downloaded. {NO_MODEL}")
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    return whisper.load_model(str(ckpt), device=device).eval(), device, f"{ckpt.stem}-{_fingerprint(ckpt)}"
+
 class OpenAIWhisperTranscriber:
     "The seed's openai-whisper, from a local checkpoint only (never downloaded), fp16 off on the CPU."
     backend = 'openai-whisper'
     def __init__(self, model:str='base', device:str|None=None):
-        import whisper, torch
-        ckpt = openai_checkpoint(model)
-        if ckpt is None: raise RuntimeError(f"openai-whisper model {model!r} is not on this machine (looked for a .pt file "
-                                            f"or ~/.cache/whisper/{model}.pt); nothing is downloaded. {NO_MODEL}")
-        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = whisper.load_model(str(ckpt), device=self.device)
-        self.model_id = f"{ckpt.stem}-{_fingerprint(ckpt)}"
+        self.model, self.device, self.model_id = load_openai_whisper(model, device)
         self.settings = dict(temperature=0.0, condition_on_previous_text=False, without_timestamps=True)
 
     def __call__(self, paths:list) -> list[str]:
