@@ -19,10 +19,10 @@ from tqdm.auto import tqdm
 __all__ = ['EMOTIONS', 'CLASSES', 'INTENSITIES', 'STATEMENTS', 'MODALITIES', 'VOCAL_CHANNELS', 'N_ACTORS', 'MIN_SECONDS',
            'SILENCE_PEAK', 'SI6_TEST_ACTORS', 'PROTOCOLS', 'RAVDESS_URL', 'RAVDESS_BYTES', 'RAVDESS_MD5',
            'DEMO_PROSODY', 'DEMO_STRONG', 'DEMO_JITTER', 'DEMO_SNR_DB', 'project_dir', 'data_dir', 'progress_bar',
-           'CorpusError', 'parse_name', 'load_audio', 'Corpus', 'audio_properties', 'scan_corpus', 'listing_checksum',
-           'check_corpus', 'format_check', 'Fold', 'si6_folds', 'random70_folds', 'make_folds', 'select_folds',
-           'md5_of', 'download_file', 'safe_extract', 'has_corpus', 'download_ravdess', 'demo_voice', 'Espeak',
-           'demo_take', 'demo_codes', 'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
+           'write_atomic', 'CorpusError', 'parse_name', 'load_audio', 'Corpus', 'audio_properties', 'scan_corpus',
+           'listing_checksum', 'check_corpus', 'format_check', 'Fold', 'si6_folds', 'random70_folds', 'make_folds',
+           'select_folds', 'md5_of', 'download_file', 'safe_extract', 'has_corpus', 'download_ravdess', 'demo_voice',
+           'Espeak', 'demo_take', 'demo_codes', 'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
 
 # %% ../nbs/00_data.ipynb #b22ec65b
 def project_dir() -> Path:
@@ -45,6 +45,19 @@ def progress_bar(iterable=None, disable:bool=False, **kwargs):
     return tqdm(iterable, disable=disable or os.environ.get('RAVDESS_EMO_PROGRESS') == '0', **kwargs)
 
 # %% ../nbs/00_data.ipynb #de2fd4ad
+def write_atomic(path:str|Path,  # the file to write
+                 write,  # write(tmp_path) writes the content to the temporary path it is given
+                ) -> Path:
+    "Write a file through a temporary name beside it and rename it into place: readers never see half a file."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try: write(tmp); os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.unlink(tmp)
+    return path
+
+# %% ../nbs/00_data.ipynb #4b5eccbe
 EMOTIONS = {1: 'neutral', 2: 'calm', 3: 'happy', 4: 'sad', 5: 'angry', 6: 'fearful', 7: 'disgust', 8: 'surprised'}
 CLASSES = list(EMOTIONS.values())  # class index i is emotion code i+1
 INTENSITIES = {1: 'normal', 2: 'strong'}
@@ -56,7 +69,7 @@ N_ACTORS = 24
 class CorpusError(ValueError):
     "A file or folder that cannot be used; the message names it and says what is wrong."
 
-# %% ../nbs/00_data.ipynb #5d5e1046
+# %% ../nbs/00_data.ipynb #70657b2b
 _FIELDS = [('modality', MODALITIES), ('vocal_channel', VOCAL_CHANNELS), ('emotion', EMOTIONS),
            ('intensity', INTENSITIES), ('statement', STATEMENTS), ('repetition', {1: 1, 2: 2}),
            ('actor', {a: a for a in range(1, N_ACTORS+1)})]
@@ -79,7 +92,7 @@ def parse_name(path:str|Path) -> dict:
                 emotion=EMOTIONS[e], label=e-1, intensity=INTENSITIES[i], statement=s, text=STATEMENTS[s],
                 repetition=r, actor=a, sex='male' if a % 2 else 'female')
 
-# %% ../nbs/00_data.ipynb #70657b2b
+# %% ../nbs/00_data.ipynb #35fbf900
 def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP3
                sr:int|None=None,  # target sample rate; None keeps the file's own
               ) -> tuple[np.ndarray, int]:  # (mono float32 samples, sample rate)
@@ -91,7 +104,7 @@ def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP
     if sr and sr != file_sr: y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
     return y.astype(np.float32), sr or file_sr
 
-# %% ../nbs/00_data.ipynb #35fbf900
+# %% ../nbs/00_data.ipynb #2fc26a3d
 MIN_SECONDS = 0.5   # shorter files are reported as problems
 SILENCE_PEAK = 1e-4  # a file whose peak absolute amplitude is below this is reported as silent
 
@@ -110,7 +123,7 @@ class Corpus:
     def __repr__(self): return (f"Corpus({self.root}: {len(self.files)} speech files, {len(self.actors)} actors, "
                                 f"{len(self.skipped)} skipped, {len(self.problems)} problems)")
 
-# %% ../nbs/00_data.ipynb #50940c55
+# %% ../nbs/00_data.ipynb #5f16b7a2
 def audio_properties(path:Path) -> dict:
     "Sample rate, channels, duration and peak level of an audio file; a `CorpusError` if it is unusable."
     try:
@@ -125,7 +138,7 @@ def audio_properties(path:Path) -> dict:
     if peak < SILENCE_PEAK: raise CorpusError(f"{path}: silent (peak amplitude {peak:.1e})")
     return dict(sr=info.samplerate, channels=info.channels, seconds=round(seconds, 4), subtype=info.subtype, peak=peak)
 
-# %% ../nbs/00_data.ipynb #2fc26a3d
+# %% ../nbs/00_data.ipynb #9120e7d3
 _COLUMNS = ['name', 'modality', 'vocal_channel', 'emotion', 'label', 'intensity', 'statement', 'text',
             'repetition', 'actor', 'sex', 'sr', 'channels', 'seconds', 'subtype', 'peak', 'path']
 
@@ -157,7 +170,7 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat fol
     files = pd.DataFrame(rows, columns=_COLUMNS)
     return Corpus(root, files.sort_values(['actor', 'name'], ignore_index=True), skipped, problems)
 
-# %% ../nbs/00_data.ipynb #a8ab437f
+# %% ../nbs/00_data.ipynb #952debdb
 def listing_checksum(corpus:Corpus) -> str:
     "SHA-256 of the sorted relative paths and sizes of the files used: which data a run saw."
     lines = sorted(f"{Path(p).relative_to(corpus.root)}\t{Path(p).stat().st_size}" for p in corpus.files.path)
@@ -179,7 +192,7 @@ def check_corpus(corpus:Corpus) -> dict:
                 stereo=f[f.channels > 1].path.tolist(), skipped=corpus.skipped, problems=corpus.problems,
                 listing_sha256=listing_checksum(corpus))
 
-# %% ../nbs/00_data.ipynb #e691472e
+# %% ../nbs/00_data.ipynb #b276d16c
 def format_check(report:dict) -> str:
     "The check report as text a person reads."
     out = [f"Corpus at {report['root']}: {report['n_files']} speech files from {len(report['actors'])} actors"]
@@ -203,7 +216,7 @@ def format_check(report:dict) -> str:
                    "with `ravdess-emo demo-data DIR`.")
     return '\n'.join(out)
 
-# %% ../nbs/00_data.ipynb #b276d16c
+# %% ../nbs/00_data.ipynb #033513e2
 SI6_TEST_ACTORS = [(1, 11, 20, 21), (4, 10, 12, 14), (8, 9, 19, 23), (3, 5, 7, 24), (2, 15, 16, 18), (6, 13, 17, 22)]
 PROTOCOLS = {'si6': 'speaker-independent, EmoBox 6 folds of 4 test actors',
              'random70': "random 70/30 split of files (the seed's; speakers leak between train and test)"}
@@ -219,7 +232,7 @@ class Fold:
     val_actors: list
     note: str = ''
 
-# %% ../nbs/00_data.ipynb #173021b9
+# %% ../nbs/00_data.ipynb #ad311510
 def _pick_val_actors(actors:list[int], n:int, rng:np.random.Generator) -> list[int]:
     "`n` validation actors from `actors`, alternating male and female, never all of them."
     n = min(n, len(actors)-1)
@@ -247,7 +260,7 @@ def si6_folds(files:pd.DataFrame,  # a corpus table (needs `actor`)
                           idx(test_actors), [a for a in test_actors if a in present], val_actors, note))
     return folds
 
-# %% ../nbs/00_data.ipynb #033513e2
+# %% ../nbs/00_data.ipynb #6b486a20
 def random70_folds(files:pd.DataFrame,  # a corpus table
                    seed:int=0,  # draws the split
                    test_size:float=0.3,  # fraction of files tested
@@ -268,7 +281,7 @@ def make_folds(files:pd.DataFrame, protocol:str='si6', seed:int=0, n_val_actors:
     if protocol == 'random70': return random70_folds(files, seed)
     raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
 
-# %% ../nbs/00_data.ipynb #6b486a20
+# %% ../nbs/00_data.ipynb #0cb7baba
 def select_folds(folds:list[Fold], numbers:list[int]|None=None) -> list[Fold]:
     "The folds with these numbers (1-based, in protocol order); None: all of them."
     if numbers is None: return folds
@@ -277,7 +290,7 @@ def select_folds(folds:list[Fold], numbers:list[int]|None=None) -> list[Fold]:
         raise ValueError(f"fold(s) {missing} not available; this corpus and protocol have folds {sorted(by_number)}")
     return [by_number[n] for n in numbers]
 
-# %% ../nbs/00_data.ipynb #0cb7baba
+# %% ../nbs/00_data.ipynb #c3eb85e9
 RAVDESS_URL = 'https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?download=1'
 RAVDESS_BYTES = 208_468_073
 RAVDESS_MD5 = 'bc696df654c87fed845eb13823edef8a'
@@ -289,7 +302,7 @@ def md5_of(path:Path, chunk:int=1<<20) -> str:
         while block := f.read(chunk): h.update(block)
     return h.hexdigest()
 
-# %% ../nbs/00_data.ipynb #9efee0c0
+# %% ../nbs/00_data.ipynb #5e4d3fb6
 def _fetch(url:str, part:Path, total:int|None, progress:bool) -> None:
     "Append the rest of `url` to `part`, asking the server to resume from the bytes already there."
     have = part.stat().st_size if part.exists() else 0
@@ -326,7 +339,7 @@ def download_file(url:str, dest:str|Path,
     part.replace(dest)
     return dest
 
-# %% ../nbs/00_data.ipynb #ac14896e
+# %% ../nbs/00_data.ipynb #6a9a3483
 def _unsafe_member(info:zipfile.ZipInfo) -> str|None:
     "Why a zip entry may not be extracted, or None when it is safe."
     name = info.filename
@@ -353,7 +366,7 @@ def safe_extract(zip_path:str|Path, to:str|Path) -> list[str]:
         finally: shutil.rmtree(staging, ignore_errors=True)
         return zf.namelist()
 
-# %% ../nbs/00_data.ipynb #c3eb85e9
+# %% ../nbs/00_data.ipynb #77fdaebf
 def has_corpus(folder:str|Path) -> bool:
     "Whether `folder` already holds RAVDESS speech files (in Actor_XX folders or flat)."
     folder = Path(folder)
@@ -370,7 +383,7 @@ def download_ravdess(to:str|Path|None=None,  # where the Actor_XX folders go; de
     if not keep_zip: zip_path.unlink()
     return to
 
-# %% ../nbs/00_data.ipynb #33be6b0e
+# %% ../nbs/00_data.ipynb #38aa6782
 #                 pitch  range  rate   volume   (pitch: eSpeak 0-100 steps; the others: factors)
 DEMO_PROSODY = {'neutral':   (0,   1.00, 1.00, 1.00),
                 'calm':      (-3,  0.75, 0.90, 0.85),
@@ -393,7 +406,7 @@ def demo_voice(actor:int) -> dict:
     base_pitch = (32 if male else 58) + 3*(k % 4)
     return dict(voice=f"{accent}+{variant}", pitch=base_pitch, rate=150 + 7*(k % 5))
 
-# %% ../nbs/00_data.ipynb #b9bf51b7
+# %% ../nbs/00_data.ipynb #f38e2318
 class Espeak:
     "eSpeak NG through its C API, synthesizing into memory (22050 Hz, int16)."
     _cb_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -429,7 +442,7 @@ class Espeak:
         lib.espeak_Synchronize()
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
-# %% ../nbs/00_data.ipynb #04ab528b
+# %% ../nbs/00_data.ipynb #e8c755d7
 def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, rng:np.random.Generator,
               sr:int=16000) -> np.ndarray:
     "One demo recording: the actor's voice with the emotion's prosody, jitter, silences and noise; float32 at `sr`."
@@ -449,7 +462,7 @@ def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, r
     noise = rng.normal(0, 1, len(y)).astype(np.float32)*np.sqrt(np.mean(y**2))*10**(-noise_db/20)
     return np.clip(y + noise, -1, 1).astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #8de918ab
+# %% ../nbs/00_data.ipynb #c947d0dc
 def demo_codes(actors) -> list[tuple]:
     "(emotion, intensity, statement, repetition, actor) codes of a RAVDESS-shaped corpus: 60 per actor, in order."
     return [(e, i, s, r, a) for a in actors for e in EMOTIONS for i in (1, 2) for s in (1, 2)
@@ -488,7 +501,7 @@ def make_demo_corpus(out:str|Path,  # folder that receives Actor_XX/ folders
         for _ in progress_bar(done, total=len(jobs), desc='demo corpus (actors)', disable=not progress): pass
     return out
 
-# %% ../nbs/00_data.ipynb #c947d0dc
+# %% ../nbs/00_data.ipynb #adea5686
 def demo_corpus(n_actors:int=24, seed:int=0, sr:int=16000, progress:bool=False) -> Path:
     "The demo corpus with these settings under `data/`, synthesized on first use."
     name = 'demo' if (n_actors, seed, sr) == (24, 0, 16000) else f'demo-{n_actors}actors-seed{seed}-{sr}hz'

@@ -12,7 +12,7 @@ import librosa
 import numpy as np
 from joblib import Parallel, delayed
 
-from .data import CorpusError, data_dir, load_audio, progress_bar
+from .data import CorpusError, data_dir, load_audio, progress_bar, write_atomic
 
 # %% auto #0
 __all__ = ['FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc', 'seed_png_of',
@@ -105,15 +105,6 @@ def cache_root() -> Path:
     return Path(os.environ.get('RAVDESS_EMO_CACHE') or data_dir()/'cache')
 
 # %% ../nbs/00a_features.ipynb #39cefecc
-def _write_atomic(path:Path, write) -> None:
-    "Call `write(tmp_path)` for a temporary file beside `path`, then rename it into place."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
-
 def _sha1(path:str) -> str:
     "SHA-1 of a file's bytes."
     h = hashlib.sha1()
@@ -131,14 +122,14 @@ def file_digests(paths:list, root:Path|None=None) -> list[str]:
         entry = index.get(p)
         if not entry or entry[:2] != stamp: index[p] = [*stamp, _sha1(p)]; changed = True
         out.append(index[p][2])
-    if changed: _write_atomic(index_path, lambda t: Path(t).write_text(json.dumps(index)))
+    if changed: write_atomic(index_path, lambda t: Path(t).write_text(json.dumps(index)))
     return out
 
 # %% ../nbs/00a_features.ipynb #6932c40e
 def _compute_into(fn, settings:dict, path:str, dest:Path) -> None:
     "Compute one feature and write it atomically to `dest` (runs in a worker)."
     arr = fn(path, **settings)
-    _write_atomic(dest, lambda t: np.save(open(t, 'wb'), arr))
+    write_atomic(dest, lambda t: np.save(open(t, 'wb'), arr))
 
 def extract(paths:list,  # audio files
             extractor:str='logmel',  # a name in EXTRACTORS
@@ -152,7 +143,7 @@ def extract(paths:list,  # audio files
     folder = root/'features'/f'{extractor}-{settings_key(extractor, settings)}'
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder/'settings.json').exists():
-        _write_atomic(folder/'settings.json', lambda t: Path(t).write_text(json.dumps(dict(extractor=extractor, version=FEATURE_VERSION, **settings))))
+        write_atomic(folder/'settings.json', lambda t: Path(t).write_text(json.dumps(dict(extractor=extractor, version=FEATURE_VERSION, **settings))))
     dests = [folder/f'{d}.npy' for d in file_digests(paths, root)]
     todo = [(str(p), dest) for p, dest in zip(paths, dests) if not dest.exists()]
     if todo:

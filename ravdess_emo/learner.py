@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .data import CLASSES, PROTOCOLS, Corpus, Fold, listing_checksum, progress_bar, project_dir
+from .data import CLASSES, PROTOCOLS, Corpus, Fold, listing_checksum, progress_bar, project_dir, write_atomic
 from .metrics import SCALARS, classification_metrics, summarize_folds
 
 # %% auto #0
@@ -182,10 +182,7 @@ def write_json(path:Path, obj) -> Path:
         if isinstance(o, np.generic): return clean(o.item())
         if isinstance(o, Path): return str(o)
         return o
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(clean(obj), indent=1)); tmp.replace(path)
-    return path
+    return write_atomic(path, lambda t: Path(t).write_text(json.dumps(clean(obj), indent=1)))
 
 # %% ../nbs/00d_learner.ipynb #81492c70
 class Run:

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import CLASSES, CorpusError, MIN_SECONDS, SILENCE_PEAK, listing_checksum, load_audio
+from .data import CLASSES, CorpusError, MIN_SECONDS, SILENCE_PEAK, listing_checksum, load_audio, write_atomic
 from .features import _centre, log_mel_window, mfcc_window, seed_png_of
-from .learner import TrainConfig, set_seed, train_model
+from .learner import TrainConfig, predict, set_seed, train_model
 from .models import make_model
 
 # %% auto #0
@@ -61,11 +61,8 @@ def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape
     meta = dict(format=FORMAT, model=model_name, input_shape=list(input_shape), feature=feature, classes=CLASSES,
                 corpus=dict(root=str(corpus.root), n_files=len(corpus.files), listing_sha256=listing_checksum(corpus)) if corpus else None,
                 validation=run_record)
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    torch.save({'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': {k: v.cpu() for k, v in model.state_dict().items()}}, tmp)
-    tmp.replace(path)
-    return path
+    blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': {k: v.cpu() for k, v in model.state_dict().items()}}
+    return write_atomic(path, lambda t: torch.save(blob, t))
 
 # %% ../nbs/07_predict.ipynb #049118dd
 def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
@@ -82,7 +79,6 @@ def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
     return model.eval(), meta
 
 # %% ../nbs/07_predict.ipynb #8a6370be
-@torch.no_grad()
 def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -> dict:
     "Emotion probabilities of one audio file (windows averaged), with warnings; errors are returned, not raised."
     rec = dict(path=str(path), warnings=[])
@@ -91,9 +87,8 @@ def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -
     seconds, peak = len(y)/sr, float(np.abs(y).max())
     if seconds < MIN_SECONDS: rec['warnings'].append(f"very short ({seconds:.2f} s): the prediction is unreliable")
     if peak < SILENCE_PEAK: rec['warnings'].append(f"silent (peak {peak:.1e}): the prediction is meaningless")
-    X = torch.from_numpy(window_features(y, sr, meta['feature']))
-    X = X.float()/255 if X.dtype == torch.uint8 else X
-    proba = torch.softmax(model(X)[0], 1).mean(0).numpy()
+    X = window_features(y, sr, meta['feature'])
+    proba = predict(model, X)[0].mean(0)
     order = np.argsort(-proba)
     return dict(rec, seconds=round(seconds, 2), windows=len(X), emotion=meta['classes'][order[0]], probability=float(proba[order[0]]),
                 top=[(meta['classes'][i], float(proba[i])) for i in order[:top_k]],

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .data import load_audio, progress_bar
-from .features import _write_atomic, cache_root, file_digests, settings_key
+from .data import load_audio, progress_bar, write_atomic
+from .features import cache_root, file_digests, settings_key
 from .whisper_rnn import WHISPER_SR, encode_batches, load_ct2_whisper, load_openai_whisper
 
 # %% auto #0
@@ -96,7 +96,7 @@ def encoder_features(paths:list, backend:str='faster-whisper', model:str|None=No
     for start in progress_bar(range(0, len(todo), batch_size), desc=f'whisper encoder ({backend})', unit='batch', disable=not progress or not todo):
         batch = todo[start:start + batch_size]
         for i, hs in zip(batch, enc([load_audio(paths[i], WHISPER_SR)[0] for i in batch], layers)):
-            _write_atomic(dests[i], lambda t: np.savez(open(t, 'wb'), **{str(l): pool(h, pooling) for l, h in hs.items()}))
+            write_atomic(dests[i], lambda t: np.savez(open(t, 'wb'), **{str(l): pool(h, pooling) for l, h in hs.items()}))
     stored = [np.load(d) for d in dests]
     stack = pad_frames if pooling == 'attentive' else (lambda xs: np.stack(xs).astype(np.float32))
     return ({l: stack([s[str(l)] for s in stored]) for l in layers},

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import CorpusError, load_audio, parse_name, progress_bar
-from .features import _write_atomic, cache_root, file_digests, settings_key
+from .data import CorpusError, load_audio, parse_name, progress_bar, write_atomic
+from .features import cache_root, file_digests, settings_key
 
 # %% auto #0
 __all__ = ['WHISPER_SR', 'NO_MODEL', 'BACKENDS', 'PAD', 'UNK', 'bundled_model_dir', 'openai_checkpoint', 'default_backend',
@@ -173,7 +173,7 @@ def transcribe_corpus(paths:list, backend:str='auto', model:str|None=None,
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
             for i, text in zip(batch, t([str(paths[i]) for i in batch])):
-                _write_atomic(dests[i], lambda tmp: Path(tmp).write_text(json.dumps(dict(path=str(paths[i]), text=text))))
+                write_atomic(dests[i], lambda tmp: Path(tmp).write_text(json.dumps(dict(path=str(paths[i]), text=text))))
             bar.update(len(batch))
     seconds = time.time() - t0
     texts = [json.loads(d.read_text())['text'] for d in dests]
