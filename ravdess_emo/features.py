@@ -11,12 +11,14 @@ from pathlib import Path
 import librosa
 import numpy as np
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
-from .data import CorpusError, data_dir, load_audio, progress_bar, write_atomic
+from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
+from .audio import load_audio
 
 # %% auto #0
-__all__ = ['FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc', 'seed_png_of',
-           'seed_png', 'settings_key', 'cache_root', 'file_digests', 'extract']
+__all__ = ['FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc', 'seed_picture',
+           'seed_png_of', 'seed_png', 'extract']
 
 # %% ../nbs/00a_features.ipynb #d670d8d9
 def _centre(y:np.ndarray, n:int) -> np.ndarray:
@@ -65,25 +67,32 @@ def mfcc(path:str|Path, sr:int=16000, seconds:float=3.0, **kwargs) -> np.ndarray
     return mfcc_window(fixed_window(load_audio(path, sr)[0], sr, seconds), sr, **kwargs)
 
 # %% ../nbs/00a_features.ipynb #4a35e640
-def seed_png_of(y:np.ndarray, sr:int=22050,  # mono samples at the seed's load rate
-                kind:str='logmel',  # 'logmel' (128 mel bands, dB re peak) or 'mfcc' (20 coefficients)
-                size:int=64, figsize:float=2.24,  # output pixels; inches at matplotlib's default 100 dpi
-               ) -> np.ndarray:  # (3, size, size) uint8 RGB
-    "The seed's image input for audio samples: the feature drawn with `specshow`, saved as PNG, read back as RGB, resized."
+def seed_picture(y:np.ndarray, sr:int=22050,  # mono samples at the seed's load rate
+                 kind:str='logmel',  # 'logmel' (128 mel bands, dB re peak) or 'mfcc' (20 coefficients)
+                 figsize:float=2.24,  # inches, at matplotlib's default 100 dpi
+                ):
+    "The seed's picture of a feature, before resizing: drawn with `specshow` and saved as PNG exactly as the seed did (a PIL image)."
     import librosa.display
     from matplotlib.figure import Figure
     from PIL import Image
-    from torchvision.transforms import Resize
     if kind == 'logmel': S = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128), ref=np.max)
     elif kind == 'mfcc': S = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20)
     else: raise ValueError(f"kind must be 'logmel' or 'mfcc', got {kind!r}")
     fig = Figure(figsize=(figsize, figsize))
     ax = fig.add_subplot()
-    librosa.display.specshow(S, sr=sr, ax=ax)
+    librosa.display.specshow(S, sr=sr, x_axis='time', y_axis='mel', ax=ax)
     ax.axis('off')
+    fig.tight_layout(pad=0)
     buf = io.BytesIO()
-    fig.savefig(buf, format='png', bbox_inches='tight')
-    img = Resize((size, size))(Image.open(buf).convert('RGB'))
+    fig.savefig(buf, format='png', bbox_inches='tight', pad_inches=0)
+    return Image.open(buf).convert('RGB')
+
+def seed_png_of(y:np.ndarray, sr:int=22050, kind:str='logmel',
+                size:int=64, figsize:float=2.24,  # output pixels; inches of the drawn figure
+               ) -> np.ndarray:  # (3, size, size) uint8 RGB
+    "The seed's image input for audio samples: `seed_picture` resized with torchvision to `size` x `size`."
+    from torchvision.transforms import Resize
+    img = Resize((size, size))(seed_picture(y, sr, kind, figsize))
     return np.asarray(img).transpose(2, 0, 1).copy()
 
 def seed_png(path:str|Path, kind:str='logmel', sr:int=22050, **kwargs) -> np.ndarray:
@@ -91,39 +100,9 @@ def seed_png(path:str|Path, kind:str='logmel', sr:int=22050, **kwargs) -> np.nda
     return seed_png_of(load_audio(path, sr)[0], sr, kind, **kwargs)
 
 # %% ../nbs/00a_features.ipynb #796666d0
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # raised whenever an extractor's output changes: part of every cache key
 EXTRACTORS = {'logmel': log_mel, 'mfcc': mfcc, 'png_logmel': partial(seed_png, kind='logmel'),
               'png_mfcc': partial(seed_png, kind='mfcc')}
-
-def settings_key(extractor:str, settings:dict) -> str:
-    "A short hash of everything that determines an extractor's output."
-    blob = json.dumps(dict(extractor=extractor, version=FEATURE_VERSION, **settings), sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
-
-def cache_root() -> Path:
-    "Where caches live: `data/cache`, or `$RAVDESS_EMO_CACHE`."
-    return Path(os.environ.get('RAVDESS_EMO_CACHE') or data_dir()/'cache')
-
-# %% ../nbs/00a_features.ipynb #39cefecc
-def _sha1(path:str) -> str:
-    "SHA-1 of a file's bytes."
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        while block := f.read(1 << 20): h.update(block)
-    return h.hexdigest()
-
-def file_digests(paths:list, root:Path|None=None) -> list[str]:
-    "Content digests of files, remembered in `digests.json` by path, size and modification time."
-    index_path = (root or cache_root())/'digests.json'
-    index = json.loads(index_path.read_text()) if index_path.exists() else {}
-    out, changed = [], False
-    for p in map(str, paths):
-        st = os.stat(p); stamp = [st.st_size, st.st_mtime_ns]
-        entry = index.get(p)
-        if not entry or entry[:2] != stamp: index[p] = [*stamp, _sha1(p)]; changed = True
-        out.append(index[p][2])
-    if changed: write_atomic(index_path, lambda t: Path(t).write_text(json.dumps(index)))
-    return out
 
 # %% ../nbs/00a_features.ipynb #6932c40e
 def _compute_into(fn, settings:dict, path:str, dest:Path) -> None:
@@ -140,7 +119,7 @@ def extract(paths:list,  # audio files
     "Features of `paths`, computed in parallel for the files not yet cached, read from the cache for the rest."
     if extractor not in EXTRACTORS: raise ValueError(f"unknown extractor {extractor!r}; one of {', '.join(EXTRACTORS)}")
     settings, root = dict(settings or {}), root or cache_root()
-    folder = root/'features'/f'{extractor}-{settings_key(extractor, settings)}'
+    folder = root/'features'/f'{extractor}-{settings_key(extractor, settings, FEATURE_VERSION)}'
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder/'settings.json').exists():
         write_atomic(folder/'settings.json', lambda t: Path(t).write_text(json.dumps(dict(extractor=extractor, version=FEATURE_VERSION, **settings))))
@@ -149,6 +128,7 @@ def extract(paths:list,  # audio files
     if todo:
         n = 1 if len(todo) < 32 else min(workers or os.cpu_count() or 1, len(todo))
         jobs = (delayed(_compute_into)(EXTRACTORS[extractor], settings, p, dest) for p, dest in todo)
-        done = Parallel(n_jobs=n, return_as='generator_unordered', batch_size=8)(jobs)
-        for _ in progress_bar(done, total=len(todo), desc=f'{extractor} features', disable=not progress): pass
+        with threadpool_limits(1):  # one BLAS thread, as in loky's workers: the same bytes whether 1 or 1000 files are computed
+            done = Parallel(n_jobs=n, return_as='generator_unordered', batch_size=8)(jobs)
+            for _ in progress_bar(done, total=len(todo), desc=f'{extractor} features', disable=not progress): pass
     return np.stack([np.load(d) for d in dests])

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from .data import Fold
+from .splits import Fold
 from .learner import TrainConfig, predict, set_seed, train_model
 from .metrics import classification_metrics
 from .models import MLP
@@ -19,12 +19,14 @@ __all__ = ['early_fusion', 'simplex_grid', 'late_fusion_weights', 'late_fusion',
 
 # %% ../nbs/04_fusion.ipynb #f47209ac
 def early_fusion(feats:list[np.ndarray],  # per branch: (n_files, dim) features of that fold's trained branch
-                 y:np.ndarray, fold:Fold, cfg:TrainConfig) -> np.ndarray:
+                 y:np.ndarray, fold:Fold, cfg:TrainConfig,
+                 n_classes:int|None=None,  # None: the largest label + 1
+                ) -> np.ndarray:
     "The seed's head on concatenated, standardised branch features, trained on the fold's training rows."
     X = np.concatenate(feats, axis=1)
     X = ((X - X[fold.train].mean(0))/(X[fold.train].std(0) + 1e-6)).astype(np.float32)
     set_seed(cfg.seed)
-    head, _ = train_model(MLP(X.shape[1], hidden=256, dropout=0.3), X[fold.train], y[fold.train], X[fold.val], y[fold.val], cfg, desc='head')
+    head, _ = train_model(MLP(X.shape[1], n_classes or int(y.max()) + 1, hidden=256, dropout=0.3), X[fold.train], y[fold.train], X[fold.val], y[fold.val], cfg, desc='head')
     return predict(head, X[fold.test], device=cfg.device)[0]
 
 # %% ../nbs/04_fusion.ipynb #4e4146cf

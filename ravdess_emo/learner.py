@@ -4,7 +4,7 @@
 
 # %% ../nbs/00d_learner.ipynb #04f78de6
 from __future__ import annotations
-import datetime, json, os, platform, random, subprocess, sys, tempfile, time
+import datetime, json, math, os, platform, random, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,13 +15,16 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .data import CLASSES, PROTOCOLS, Corpus, Fold, listing_checksum, progress_bar, project_dir, write_atomic
+from .corpora import corpus_kind
+from .splits import PROTOCOLS, Fold
+from .data import Corpus, listing_checksum
+from .storage import progress_bar, project_dir, write_atomic, write_json
 from .metrics import SCALARS, classification_metrics, summarize_folds
 
 # %% auto #0
-__all__ = ['set_seed', 'default_device', 'TrainConfig', 'as_float', 'predict', 'train_model', 'best_epoch', 'fold_result',
-           'collect', 'cross_validate', 'git_state', 'environment', 'write_json', 'Run', 'plot_histories', 'fold_table',
-           'latest_runs', 'protocol_comparison']
+__all__ = ['set_seed', 'default_device', 'TrainConfig', 'as_float', 'predict', 'random_crops', 'optimizer', 'schedule',
+           'train_model', 'best_epoch', 'classes_of', 'fold_result', 'collect', 'cross_validate', 'git_state',
+           'environment', 'Run', 'plot_histories', 'fold_table', 'latest_runs', 'protocol_comparison']
 
 # %% ../nbs/00d_learner.ipynb #ba7ef238
 def set_seed(seed:int) -> None:
@@ -38,10 +41,14 @@ def default_device() -> str:
 class TrainConfig:
     "How a model is trained and selected."
     epochs:int = 30
-    lr:float = 1e-3
+    lr:float = 1e-3  # the learning rate; under 'onecycle', its peak
     batch_size:int = 32
     weight_decay:float = 0.0
-    patience:int|None = None  # stop after this many epochs without a better validation UA; None: run all epochs
+    optimizer:str = 'adam'  # 'adam', or 'adamw' (decoupled weight decay)
+    schedule:str = 'constant'  # 'constant', or 'onecycle': warm up to `lr` over the first 30% of steps, then anneal towards 0
+    select:str = 'best_val'  # which weights to keep: 'best_val' (best validation UA) or 'last' (the last epoch's)
+    patience:int|None = None  # stop after this many epochs without a better validation UA ('best_val' only); None: run all epochs
+    crop:int|None = None  # train on random crops of this many frames of the last axis; evaluation sees the whole input
     seed:int = 0
     device:str|None = None  # None: a GPU when there is one
     progress:bool = True
@@ -63,20 +70,39 @@ def predict(model:torch.nn.Module, X:np.ndarray, batch_size:int=256, device:str|
         probs.append(F.softmax(logits, 1).cpu().numpy()); feats.append(f.cpu().numpy())
     return np.concatenate(probs), np.concatenate(feats)
 
-def _epoch(model, opt, X, y, batch_size, gen, device) -> tuple[float, float]:
-    "One pass over the training data in a seeded random order; mean loss and accuracy."
+def random_crops(X:np.ndarray, idx:np.ndarray, crop:int|None, gen:torch.Generator) -> np.ndarray:
+    "Rows `idx` of `X`, each cut to `crop` frames of its last axis at a seeded random start (whole rows when None or longer)."
+    if not crop or X.shape[-1] <= crop: return X[idx]
+    starts = torch.randint(0, X.shape[-1] - crop + 1, (len(idx),), generator=gen).numpy()
+    return np.stack([X[i][..., s:s+crop] for i, s in zip(idx, starts)])
+
+def _epoch(model, opt, sched, X, y, cfg:TrainConfig, gen, device) -> tuple[float, float]:
+    "One pass over the training data in a seeded random order (random crops when asked); mean loss and accuracy."
     model.train()
     order, total, correct = torch.randperm(len(X), generator=gen), 0.0, 0
-    for i in range(0, len(X), batch_size):
-        idx = order[i:i+batch_size].numpy()
-        xb, yb = as_float(X[idx]).to(device), torch.from_numpy(y[idx]).long().to(device)
+    for i in range(0, len(X), cfg.batch_size):
+        idx = order[i:i+cfg.batch_size].numpy()
+        xb, yb = as_float(random_crops(X, idx, cfg.crop, gen)).to(device), torch.from_numpy(y[idx]).long().to(device)
         logits, _ = model(xb)
         loss = F.cross_entropy(logits, yb)
         opt.zero_grad(); loss.backward(); opt.step()
+        if sched is not None: sched.step()
         total += loss.item()*len(idx); correct += (logits.argmax(1) == yb).sum().item()
     return total/len(X), correct/len(X)
 
 # %% ../nbs/00d_learner.ipynb #f4a6567a
+def optimizer(model:torch.nn.Module, cfg:TrainConfig) -> torch.optim.Optimizer:
+    "The configured optimiser over the model's parameters."
+    if cfg.optimizer == 'adam': return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == 'adamw': return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be 'adam' or 'adamw', got {cfg.optimizer!r}")
+
+def schedule(opt:torch.optim.Optimizer, cfg:TrainConfig, steps_per_epoch:int):
+    "The learning-rate schedule, stepped once per batch (None: a constant rate)."
+    if cfg.schedule == 'constant': return None
+    if cfg.schedule == 'onecycle': return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, cfg.epochs*steps_per_epoch))
+    raise ValueError(f"schedule must be 'constant' or 'onecycle', got {cfg.schedule!r}")
+
 def _validate(model, X, y, device) -> tuple[float, float]:
     "Validation loss and UA."
     proba, _ = predict(model, X, device=device)
@@ -87,16 +113,18 @@ def _validate(model, X, y, device) -> tuple[float, float]:
 def train_model(model:torch.nn.Module, X:np.ndarray, y:np.ndarray,  # training inputs and class indices
                 X_val:np.ndarray|None=None, y_val:np.ndarray|None=None,  # validation set; None: keep the last epoch
                 cfg:TrainConfig=TrainConfig(), desc:str='train') -> tuple[torch.nn.Module, list[dict]]:
-    "Train with Adam; keep the weights of the best validation epoch. Returns the model and the per-epoch history."
+    "Train with the configured optimiser and schedule; keep the selected epoch's weights. Returns the model and the per-epoch history."
+    if cfg.select not in ('best_val', 'last'): raise ValueError(f"select must be 'best_val' or 'last', got {cfg.select!r}")
     device = cfg.device or default_device()
     model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = optimizer(model, cfg)
+    sched = schedule(opt, cfg, math.ceil(len(X)/cfg.batch_size))
     gen = torch.Generator().manual_seed(cfg.seed)
     history, best, best_state, stale = [], None, None, 0
     bar = progress_bar(range(1, cfg.epochs + 1), desc=desc, disable=not cfg.progress, leave=False)
     for epoch in bar:
         t0 = time.time()
-        loss, acc = _epoch(model, opt, X, y, cfg.batch_size, gen, device)
+        loss, acc = _epoch(model, opt, sched, X, y, cfg, gen, device)
         h = dict(epoch=epoch, train_loss=loss, train_acc=acc)
         if X_val is not None and len(X_val):
             h['val_loss'], h['val_ua'] = _validate(model, X_val, y_val, device)
@@ -106,25 +134,31 @@ def train_model(model:torch.nn.Module, X:np.ndarray, y:np.ndarray,  # training i
             else: stale += 1
         h['seconds'] = time.time() - t0
         history.append(h); bar.set_postfix({k: round(v, 3) for k, v in h.items() if k != 'epoch'})
-        if cfg.patience is not None and stale >= cfg.patience: break
-    if best_state is not None: model.load_state_dict(best_state)
+        if cfg.select == 'best_val' and cfg.patience is not None and stale >= cfg.patience: break
+    if best_state is not None and cfg.select == 'best_val': model.load_state_dict(best_state)
     return model, history
 
 # %% ../nbs/00d_learner.ipynb #02deb180
-def best_epoch(history:list[dict]) -> int:
-    "The epoch whose weights `train_model` kept: best validation UA, then lower loss; the last one without validation."
-    if 'val_ua' not in history[-1]: return history[-1]['epoch']
+def best_epoch(history:list[dict], select:str='best_val') -> int:
+    "The epoch whose weights `train_model` kept: best validation UA, then lower loss; the last one under 'last' or without validation."
+    if select == 'last' or 'val_ua' not in history[-1]: return history[-1]['epoch']
     return max(history, key=lambda h: (h['val_ua'], -h['val_loss']))['epoch']
 
+def classes_of(files:pd.DataFrame) -> list[str]:
+    "The class names of a corpus table, in label order: its corpus's (RAVDESS's when the table has no `corpus` column)."
+    return list(corpus_kind(files.corpus.iloc[0] if 'corpus' in files and len(files) else 'ravdess').classes)
+
 def fold_result(fold:Fold, files:pd.DataFrame, proba:np.ndarray,  # the fold, the corpus table, test probabilities
+                classes:list|None=None,  # class names in label order; None: the table's corpus's
                 **extra) -> tuple[dict, pd.DataFrame]:
     "The record of one tested fold (split sizes, actors, metrics) and its test predictions."
+    classes = classes or classes_of(files)
     y, actors = files.label.to_numpy()[fold.test], files.actor.to_numpy()[fold.test]
     rec = dict(name=fold.name, test_actors=fold.test_actors, val_actors=fold.val_actors, note=fold.note,
                n_train=len(fold.train), n_val=len(fold.val), n_test=len(fold.test), **extra,
-               metrics=classification_metrics(y, proba, actors))
+               metrics=classification_metrics(y, proba, actors, classes))
     preds = pd.DataFrame({'path': files.path.iloc[fold.test].to_numpy(), 'fold': fold.name, 'label': y, 'pred': proba.argmax(1),
-                          **{f'p_{c}': proba[:, i] for i, c in enumerate(CLASSES)}})
+                          **{f'p_{c}': proba[:, i] for i, c in enumerate(classes)}})
     return rec, preds
 
 def collect(results:list[tuple[dict, pd.DataFrame]]) -> dict:
@@ -138,18 +172,20 @@ def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
                    folds:list[Fold], cfg:TrainConfig=TrainConfig(),
                    out_dir:Path|None=None,  # where each fold's state dict `<fold>.pt` is saved
                    keep_features:bool=False,  # also return each fold model's probabilities and features for every row
+                   classes:list|None=None,  # class names in label order; None: the table's corpus's
                   ) -> dict:
     "Train and test one model per fold; per-fold metrics, histories and test predictions."
     y, results, features = files.label.to_numpy(), [], {}
-    for k, fold in enumerate(folds):
-        set_seed(cfg.seed + k)
+    for fold in folds:
+        seed = cfg.seed + fold.number - 1  # a fold's seed is its own, whichever folds were selected
+        set_seed(seed)
         t0, Xf = time.time(), X(fold) if callable(X) else X
         model, history = train_model(build_model(Xf), Xf[fold.train], y[fold.train], Xf[fold.val], y[fold.val],
-                                     TrainConfig(**{**asdict(cfg), 'seed': cfg.seed + k}), desc=fold.name)
+                                     TrainConfig(**{**asdict(cfg), 'seed': seed}), desc=fold.name)
         proba, _ = predict(model, Xf[fold.test], device=cfg.device)
         if keep_features: features[fold.name] = predict(model, Xf, device=cfg.device)
         if out_dir is not None: torch.save(model.state_dict(), Path(out_dir)/f'{fold.name}.pt')
-        results.append(fold_result(fold, files, proba, best_epoch=best_epoch(history), seconds=time.time() - t0, history=history))
+        results.append(fold_result(fold, files, proba, classes, best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history))
     return dict(collect(results), **({'features': features} if keep_features else {}))
 
 # %% ../nbs/00d_learner.ipynb #1041a008
@@ -171,18 +207,6 @@ def environment() -> dict:
         except md.PackageNotFoundError: pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu))
-
-# %% ../nbs/00d_learner.ipynb #f1960492
-def write_json(path:Path, obj) -> Path:
-    "Write JSON atomically (a temporary file renamed into place); NaN becomes null."
-    def clean(o):
-        if isinstance(o, float) and o != o: return None
-        if isinstance(o, dict): return {str(k): clean(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)): return [clean(v) for v in o]
-        if isinstance(o, np.generic): return clean(o.item())
-        if isinstance(o, Path): return str(o)
-        return o
-    return write_atomic(path, lambda t: Path(t).write_text(json.dumps(clean(obj), indent=1)))
 
 # %% ../nbs/00d_learner.ipynb #81492c70
 class Run:
@@ -211,7 +235,8 @@ class Run:
         record = dict(experiment=self.experiment, protocol=protocol, protocol_description=PROTOCOLS.get(protocol, protocol),
                       params=self.params, seed=self.params.get('seed'), run_id=self.dir.name,
                       created=datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
-                      corpus=dict(root=str(corpus.root), n_files=len(corpus.files), actors=corpus.actors,
+                      corpus=dict(name=corpus.name, title=corpus.kind.title, synthetic=corpus.synthetic, root=str(corpus.root),
+                                  n_files=len(corpus.files), actors=corpus.actors, classes=corpus.classes,
                                   listing_sha256=listing_checksum(corpus)),
                       folds=[{k: v for k, v in f.items()} for f in cv['folds']], summary=cv['summary'],
                       git=git_state(), **environment(), **extra,
@@ -238,16 +263,24 @@ def fold_table(folds:list[dict]) -> pd.DataFrame:
                               **{k: round(f['metrics'][k], 3) for k in SCALARS}) for f in folds]).set_index('fold')
 
 # %% ../nbs/00d_learner.ipynb #36dc1e8a
-def latest_runs(reports:Path, experiment:str) -> dict:
+def _same_recipe(a:dict, b:dict) -> bool:
+    "Whether two run records differ at most in their protocol: same corpus listing, same parameters otherwise."
+    strip = lambda r: {k: v for k, v in r.get('params', {}).items() if k not in ('protocol', 'out_dir')}
+    return a.get('corpus', {}).get('listing_sha256') == b.get('corpus', {}).get('listing_sha256') and strip(a) == strip(b)
+
+def latest_runs(reports:Path, experiment:str,
+                like:dict|None=None,  # a run record: keep only runs of the same corpus and recipe
+               ) -> dict:
     "The newest `metrics.json` of `experiment` under `reports` for each protocol."
     found = {}
     for path in sorted(Path(reports).glob(f'{experiment}/*/metrics.json'), key=lambda p: p.stat().st_mtime):
         rec = json.loads(path.read_text())
-        found[rec.get('protocol')] = rec
+        if like is None or _same_recipe(rec, like): found[rec.get('protocol')] = rec
     return found
 
-def protocol_comparison(reports:Path, experiment:str) -> pd.DataFrame:
-    "Summary metrics (mean ± std, %) of the newest run of `experiment` under each protocol."
-    rows = {p: {k: f"{100*r['summary'][k]['mean']:.1f} ± {100*r['summary'][k]['std']:.1f}" for k in SCALARS
-                if r['summary'][k]['mean'] is not None} | {'run': r['run_id']} for p, r in latest_runs(reports, experiment).items()}
+def protocol_comparison(reports:Path, experiment:str, like:dict|None=None) -> pd.DataFrame:
+    "Summary metrics (mean ± std, %) of the newest run of `experiment` under each protocol (of `like`'s corpus and recipe)."
+    def pm(s): return f"{100*s['mean']:.1f}" + ('' if s.get('std') is None else f" ± {100*s['std']:.1f}")
+    rows = {p: {k: pm(r['summary'][k]) for k in SCALARS if r['summary'][k]['mean'] is not None} | {'run': r['run_id']}
+            for p, r in latest_runs(reports, experiment, like).items()}
     return pd.DataFrame(rows).T

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, matthews_corrcoef,
                              precision_recall_fscore_support, roc_auc_score)
 
-from .data import CLASSES
+from .corpora import CLASSES
 
 # %% auto #0
 __all__ = ['SCALARS', 'auc_ovr', 'classification_metrics', 'summarize_folds', 'format_summary', 'plot_confusion']
@@ -27,10 +27,13 @@ def auc_ovr(y:np.ndarray, proba:np.ndarray) -> float:
 def classification_metrics(y:np.ndarray,  # true class indices
                            proba:np.ndarray,  # (n, n_classes) predicted probabilities
                            actors:np.ndarray|None=None,  # actor of each example, for per-actor accuracy
-                           classes:list=CLASSES) -> dict:
+                           classes:list|None=None,  # class names in label order; None: the label numbers
+                          ) -> dict:
     "Every metric of one test set: scalars, confusion matrix, per-class report and per-actor accuracy."
     y, proba = np.asarray(y), np.asarray(proba)
     if len(y) != len(proba): raise ValueError(f"{len(y)} labels but {len(proba)} predictions")
+    classes = list(classes) if classes is not None else [str(i) for i in range(proba.shape[1])]
+    if len(classes) != proba.shape[1]: raise ValueError(f"{len(classes)} class names but {proba.shape[1]} columns of probabilities")
     pred, labels = proba.argmax(1), list(range(len(classes)))
     present = sorted(set(y))
     p, r, f, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
@@ -46,20 +49,22 @@ def classification_metrics(y:np.ndarray,  # true class indices
 
 # %% ../nbs/00c_metrics.ipynb #6d421b05
 def summarize_folds(fold_metrics:list[dict]) -> dict:
-    "Mean and std over folds of every scalar metric, and the pooled confusion matrix."
-    out = {k: dict(mean=float(np.nanmean(v)) if not np.all(np.isnan(v)) else float('nan'),
-                   std=float(np.nanstd(v)) if not np.all(np.isnan(v)) else float('nan'))
+    "Mean and sample standard deviation (ddof 1) over folds of every scalar metric, and the pooled confusion matrix."
+    def stat(v, fn): return float(fn(v)) if np.isfinite(v).sum() else float('nan')
+    out = {k: dict(mean=stat(v, np.nanmean), std=stat(v, lambda x: np.nanstd(x, ddof=1)) if np.isfinite(v).sum() > 1 else float('nan'))
            for k in SCALARS for v in [np.array([m[k] for m in fold_metrics], dtype=float)]}
     out['confusion'] = np.sum([m['confusion'] for m in fold_metrics], axis=0).tolist()
-    out['n_folds'] = len(fold_metrics)
+    out['n_folds'], out['std_of'], out['ddof'] = len(fold_metrics), 'folds', 1
     return out
 
 # %% ../nbs/00c_metrics.ipynb #7981baf6
 def format_summary(summary:dict, keys:list=SCALARS) -> str:
     "One line of mean ± std for each metric, in percent."
-    return '  '.join(f"{k.upper()} {100*summary[k]['mean']:.1f} ± {100*summary[k]['std']:.1f}" for k in keys)
+    def pm(s): return f"{100*s['mean']:.1f}" + ('' if s['std'] is None or s['std'] != s['std'] else f" ± {100*s['std']:.1f}")
+    return '  '.join(f"{k.upper()} {pm(summary[k])}" for k in keys)
 
-def plot_confusion(cm, classes:list=CLASSES, ax=None, title:str='', normalize:bool=True):
+def plot_confusion(cm, classes:list,  # class names in label order
+                   ax=None, title:str='', normalize:bool=True):
     "A confusion matrix as a heat map, rows normalised to recall when `normalize`."
     cm = np.asarray(cm, dtype=float)
     shown = cm/np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm

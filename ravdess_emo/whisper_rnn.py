@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import CorpusError, load_audio, parse_name, progress_bar, write_atomic
-from .features import cache_root, file_digests, settings_key
+from .corpora import CorpusError, detect_kind
+from .audio import load_audio
+from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
 
 # %% auto #0
 __all__ = ['WHISPER_SR', 'NO_MODEL', 'BACKENDS', 'PAD', 'UNK', 'bundled_model_dir', 'openai_checkpoint', 'default_backend',
@@ -56,9 +57,9 @@ def _fingerprint(path:Path) -> str:
     return h.hexdigest()[:10]
 
 class ReferenceTranscriber:
-    "The statement known from the RAVDESS file name: perfect transcripts."
+    "The sentence known from the file name (RAVDESS or EmoDB): perfect transcripts."
     backend, model_id, settings = 'reference', 'filename', {}
-    def __call__(self, paths:list) -> list[str]: return [parse_name(p)['text'] for p in paths]
+    def __call__(self, paths:list) -> list[str]: return [detect_kind([Path(p).name]).parse(p)['text'] for p in paths]
 
 # %% ../nbs/03_whisper_rnn.ipynb #348f5d6b
 def padded_groups(lengths:list[int],  # samples of each clip at 16 kHz

@@ -51,3 +51,13 @@ def http_server():
         return f'http://127.0.0.1:{srv.server_port}/Audio_Speech_Actors_01-24.zip', srv
     yield start
     for s in servers: s.shutdown()
+
+
+EMODB = ROOT.parent/'shared'/'corpora'/'emodb-2s'
+
+
+@pytest.fixture(scope='session')
+def emodb():
+    "EmoDB's development copy beside the project (never shipped with it); tests that need it skip without it."
+    if not EMODB.is_dir(): pytest.skip(f"EmoDB's development copy is not at {EMODB} (it is not distributed with the project)")
+    return EMODB

@@ -42,10 +42,13 @@ def test_run_writes_report_metrics_and_summary(first_run):
     assert m['params']['epochs'] == 2 and m['params']['folds'] == [1]
     assert [f['test_actors'] for f in m['folds']] == [[1]]
     for k in ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']:
-        assert set(m['summary'][k]) == {'mean', 'std'} and 0 <= m['summary'][k]['mean'] <= 1 or k == 'mcc'
+        assert set(m['summary'][k]) == {'mean', 'std'}, k
+        assert (-1 if k == 'mcc' else 0) <= m['summary'][k]['mean'] <= 1, k
+    assert m['summary']['std_of'] == 'folds' and m['summary']['ddof'] == 1
+    assert (m['corpus']['name'], m['corpus']['synthetic'], len(m['corpus']['classes'])) == ('ravdess-demo', True, 8)
     assert m['git']['commit'] and m['corpus']['n_files'] == 240 and m['timings']['features'] >= 0
     summary = (out/'summary.md').read_text()
-    assert '| 01_spectrogram_cnn | si6 | emo_cnn |' in summary and 'seed (published)' in summary
+    assert '| 01_spectrogram_cnn | ravdess-demo | si6 | emo_cnn |' in summary and 'seed (published)' in summary
     assert (out/'summary.csv').exists() and (out/'summary.png').exists()
     html = (run_dir/'report.html').read_text()
     assert 'cross_validate(' not in html  # no code in the HTML copy
@@ -121,3 +124,13 @@ def test_predict_table_and_model_file(first_run, audio_files):
     import torch
     blob = torch.load(model, weights_only=True)  # a safe format
     assert blob['format'] == 'ravdess-emo-model/1'
+
+
+def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(demo4, env, tmp_path):
+    r = cli('run', '01_spectrogram_cnn', '-f', 'seed', '--data', demo4, '--out', tmp_path, '--set', 'epochs=2', '--quiet', env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = json.loads((_run_dirs(tmp_path)[0]/'metrics.json').read_text())
+    fold = m['folds'][0]
+    assert (m['protocol'], m['params']['input'], m['params']['model']) == ('random70', 'png', 'seed_cnn')
+    assert (fold['n_train'], fold['n_val'], fold['n_test']) == (168, 0, 72)  # 70% of 240 files, all trained on
+    assert fold['best_epoch'] == 2 and len(fold['history']) == 2 and 'val_ua' not in fold['history'][-1]
