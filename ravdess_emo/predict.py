@@ -11,6 +11,7 @@ import librosa
 import numpy as np
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from .corpora import CLASSES, CorpusError
 from .audio import MIN_SECONDS, SILENCE_PEAK, load_audio
@@ -42,7 +43,8 @@ def window_features(y:np.ndarray, sr:int, feature:dict) -> np.ndarray:
     if kind in ('logmel', 'mfcc'):
         fn, fsr = (log_mel_window if kind == 'logmel' else mfcc_window), s.pop('sr', 16000)
         y = librosa.resample(y, orig_sr=sr, target_sr=fsr) if sr != fsr else y
-        return np.stack([fn(w, fsr, **{k: v for k, v in s.items() if k != 'seconds'}) for w in speech_windows(y, fsr, s.get('seconds', 3.0))])
+        with threadpool_limits(1):  # as the cached training features were computed: the same bytes
+            return np.stack([fn(w, fsr, **{k: v for k, v in s.items() if k != 'seconds'}) for w in speech_windows(y, fsr, s.get('seconds', 3.0))])
     if kind in ('png_logmel', 'png_mfcc'):
         y = librosa.resample(y, orig_sr=sr, target_sr=22050) if sr != 22050 else y
         windows = speech_windows(y, 22050, feature['window_seconds'], top_db=60) if len(y) > 22050*feature['window_seconds'] else [y]
