@@ -75,7 +75,7 @@ def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=96
         idx = np.resize(np.arange(len(X)), n_train)  # an epoch of `n_train` files, like an si6 fold of RAVDESS
         set_seed(0); net = make_model(model, X.shape[1:]).to(default_device())
         opt, gen = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0)
-        r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, X[idx], y[:len(X)][idx], 32, gen, default_device()), 1)[1], repeats)
+        r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32), gen, default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
     return out
 

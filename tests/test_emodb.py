@@ -19,7 +19,7 @@ def test_check_emodb(emodb):
     assert (rep['corpus'], rep['n_files'], len(rep['actors']), len(rep['by_emotion'])) == ('emodb', 535, 10, 7)
     assert rep['by_emotion']['anger'] == 127 and rep['by_emotion']['disgust'] == 46 and rep['problems'] == []
     text = cli('check', emodb, check=True).stdout
-    assert 'EmoDB (Burkhardt et al. 2005): 535 speech files from 10 actors' in text and 'emotions (7)' in text
+    assert 'EmoDB (Burkhardt et al. 2005)): 535 speech files from 10 actors' in text and 'emotions (7)' in text
 
 
 @pytest.fixture(scope='module')
