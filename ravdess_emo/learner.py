@@ -19,22 +19,42 @@ from .corpora import corpus_kind
 from .splits import PROTOCOLS, Fold
 from .data import Corpus, listing_checksum
 from .storage import progress_bar, project_dir, write_atomic, write_json
-from .metrics import SCALARS, classification_metrics, summarize_folds
+from .metrics import SCALARS, bootstrap_ci, classification_metrics, summarize_folds
 
 # %% auto #0
-__all__ = ['set_seed', 'default_device', 'TrainConfig', 'as_float', 'predict', 'random_crops', 'optimizer', 'schedule',
-           'train_model', 'best_epoch', 'classes_of', 'fold_result', 'collect', 'cross_validate', 'git_state',
-           'environment', 'Run', 'plot_histories', 'fold_table', 'latest_runs', 'protocol_comparison']
+__all__ = ['set_seed', 'set_threads', 'default_device', 'reproducibility', 'TrainConfig', 'as_float', 'predict', 'random_crops',
+           'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of', 'fold_result', 'collect',
+           'cross_validate', 'git_state', 'environment', 'add_confidence', 'Run', 'plot_histories', 'fold_table',
+           'latest_runs', 'protocol_comparison']
 
 # %% ../nbs/00d_learner.ipynb #ba7ef238
 def set_seed(seed:int) -> None:
-    "Seed Python, NumPy and torch, and ask torch for deterministic algorithms."
+    "Seed Python, NumPy and torch; ask torch for deterministic algorithms, on a GPU too (fixed cuBLAS workspace, no cuDNN benchmarking)."
+    if not torch.cuda.is_initialized(): os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+def set_threads(threads:int|None=None,  # intra-op threads for torch; None: one per core
+               ) -> int:
+    "Fix torch's intra-op thread count (results are bit-identical only for the same count); returns it."
+    n = int(threads or os.cpu_count() or 1)
+    if n < 1: raise ValueError(f"threads must be at least 1, got {threads}")
+    torch.set_num_threads(n)
+    return n
 
 def default_device() -> str:
     "'cuda' when a GPU is usable, else 'cpu'."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+def reproducibility() -> dict:
+    "What a bit-identical rerun must match, and whether this device's settings allow one."
+    cuda = torch.cuda.is_available()
+    cublas = os.environ.get('CUBLAS_WORKSPACE_CONFIG')
+    ok = torch.are_deterministic_algorithms_enabled() and (not cuda or cublas in (':4096:8', ':16:8'))
+    return dict(device='cuda' if cuda else 'cpu', threads=torch.get_num_threads(), deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
+                cudnn_deterministic=torch.backends.cudnn.deterministic, cublas_workspace_config=cublas, bit_reproducible=bool(ok),
+                condition='same seed, code, package versions, device type and thread count')
 
 # %% ../nbs/00d_learner.ipynb #54fda260
 @dataclass
@@ -154,7 +174,7 @@ def fold_result(fold:Fold, files:pd.DataFrame, proba:np.ndarray,  # the fold, th
     "The record of one tested fold (split sizes, actors, metrics) and its test predictions."
     classes = classes or classes_of(files)
     y, actors = files.label.to_numpy()[fold.test], files.actor.to_numpy()[fold.test]
-    rec = dict(name=fold.name, test_actors=fold.test_actors, val_actors=fold.val_actors, note=fold.note,
+    rec = dict(name=fold.name, of=fold.of, test_actors=fold.test_actors, val_actors=fold.val_actors, note=fold.note,
                n_train=len(fold.train), n_val=len(fold.val), n_test=len(fold.test), **extra,
                metrics=classification_metrics(y, proba, actors, classes))
     preds = pd.DataFrame({'path': files.path.iloc[fold.test].to_numpy(), 'fold': fold.name, 'label': y, 'pred': proba.argmax(1),
@@ -185,7 +205,7 @@ def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
         proba, _ = predict(model, Xf[fold.test], device=cfg.device)
         if keep_features: features[fold.name] = predict(model, Xf, device=cfg.device)
         if out_dir is not None: torch.save(model.state_dict(), Path(out_dir)/f'{fold.name}.pt')
-        results.append(fold_result(fold, files, proba, classes, best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history))
+        results.append(fold_result(fold, files, proba, classes, seed=seed, best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history))
     return dict(collect(results), **({'features': features} if keep_features else {}))
 
 # %% ../nbs/00d_learner.ipynb #1041a008
@@ -208,6 +228,16 @@ def environment() -> dict:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu))
 
+# %% ../nbs/00d_learner.ipynb #84553cfc
+def add_confidence(summary:dict,  # a fold summary (`summarize_folds`), completed in place
+                   predictions:pd.DataFrame,  # the test predictions: fold, label, pred
+                   n_boot:int=1000, seed:int=0) -> dict:
+    "Add the 95% bootstrap CIs of the fold-mean UA and WA (`summary['ua']['ci']`) and how they were drawn (`summary['ci']`)."
+    ci = bootstrap_ci(predictions.label.to_numpy(), predictions.pred.to_numpy(), predictions.fold.to_numpy(), n_boot, seed=seed)
+    for k in ('ua', 'wa'): summary[k]['ci'] = ci[k]
+    summary['ci'] = {k: v for k, v in ci.items() if k not in ('ua', 'wa')}
+    return summary
+
 # %% ../nbs/00d_learner.ipynb #81492c70
 class Run:
     "One execution of an experiment: its folder, parameters, stage timers, figures and `metrics.json`."
@@ -216,6 +246,7 @@ class Run:
         self.dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f'{experiment}-'))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.timings, self.started = {}, time.time()
+        self.threads = set_threads(self.params.get('threads'))
 
     @contextmanager
     def stage(self, name:str):
@@ -230,10 +261,18 @@ class Run:
         fig.savefig(path, dpi=110, bbox_inches='tight')
         return path
 
-    def finish(self, corpus:Corpus, protocol:str, cv:dict, **extra) -> dict:
-        "Write `metrics.json` (and `predictions.csv`) and return the record."
+    def finish(self, corpus:Corpus, protocol:str, cv:dict,
+               input:str='',  # what the model sees, e.g. 'log-mel arrays 128x94'
+               model:str='',  # what is trained, e.g. 'EmoCNN'
+               **extra) -> dict:
+        "Write `metrics.json` (and `predictions.csv`) with the summary's bootstrap CIs, and return the record."
+        if 'predictions' in cv: add_confidence(cv['summary'], cv['predictions'], seed=self.params.get('seed') or 0)
+        folds = cv['folds']
         record = dict(experiment=self.experiment, protocol=protocol, protocol_description=PROTOCOLS.get(protocol, protocol),
-                      params=self.params, seed=self.params.get('seed'), run_id=self.dir.name,
+                      input=input, model=model, epochs=self.params.get('epochs'),
+                      folds_run=f"{len(folds)}/{max([f.get('of', 1) for f in folds] or [0])}",
+                      params=self.params, seed=self.params.get('seed'), fold_seeds={f['name']: f.get('seed') for f in folds},
+                      threads=self.threads, reproducibility=reproducibility(), run_id=self.dir.name,
                       created=datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
                       corpus=dict(name=corpus.name, title=corpus.kind.title, synthetic=corpus.synthetic, root=str(corpus.root),
                                   n_files=len(corpus.files), actors=corpus.actors, classes=corpus.classes,

@@ -4,6 +4,7 @@
 
 # %% ../nbs/00c_metrics.ipynb #358d1a61
 from __future__ import annotations
+import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, matthews_corrcoef,
@@ -12,7 +13,8 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 from .corpora import CLASSES
 
 # %% auto #0
-__all__ = ['SCALARS', 'auc_ovr', 'classification_metrics', 'summarize_folds', 'format_summary', 'plot_confusion']
+__all__ = ['SCALARS', 'auc_ovr', 'classification_metrics', 'summarize_folds', 'format_summary', 'plot_confusion', 'batch_scores',
+           'bootstrap_ci', 'paired_comparison']
 
 # %% ../nbs/00c_metrics.ipynb #e440db2b
 SCALARS = ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']
@@ -59,8 +61,9 @@ def summarize_folds(fold_metrics:list[dict]) -> dict:
 
 # %% ../nbs/00c_metrics.ipynb #7981baf6
 def format_summary(summary:dict, keys:list=SCALARS) -> str:
-    "One line of mean ± std for each metric, in percent."
-    def pm(s): return f"{100*s['mean']:.1f}" + ('' if s['std'] is None or s['std'] != s['std'] else f" ± {100*s['std']:.1f}")
+    "One line of mean ± std for each metric, in percent, with the 95% CI where the summary has one."
+    def pm(s): return (f"{100*s['mean']:.1f}" + ('' if s['std'] is None or s['std'] != s['std'] else f" ± {100*s['std']:.1f}")
+                       + (f" [CI {100*s['ci'][0]:.1f}–{100*s['ci'][1]:.1f}]" if s.get('ci') else ''))
     return '  '.join(f"{k.upper()} {pm(summary[k])}" for k in keys)
 
 def plot_confusion(cm, classes:list,  # class names in label order
@@ -77,3 +80,60 @@ def plot_confusion(cm, classes:list,  # class names in label order
             if cm[i, j]: ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else int(cm[i, j]), ha='center', va='center',
                                  fontsize=7, color='white' if shown[i, j] > 0.6*shown.max() else 'black')
     return ax
+
+# %% ../nbs/00c_metrics.ipynb #c69e54ed
+def batch_scores(y:np.ndarray,  # (B, n) true class indices: B test sets of n rows
+                 pred:np.ndarray,  # (B, n) predicted class indices
+                 n_classes:int) -> tuple[np.ndarray, np.ndarray]:
+    "UA and WA of each of B test sets, (B,) each; UA averages the recalls of the classes present, as `balanced_accuracy_score` does."
+    hit, cell = pred == y, (np.arange(len(y))[:, None]*n_classes + y).ravel()
+    counts = np.bincount(cell, minlength=len(y)*n_classes).reshape(len(y), n_classes)
+    hits = np.bincount(cell, weights=hit.ravel(), minlength=len(y)*n_classes).reshape(len(y), n_classes)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ua = np.nanmean(np.where(counts > 0, hits/counts, np.nan), axis=1)
+    return ua, hit.mean(1)
+
+# %% ../nbs/00c_metrics.ipynb #49b14fe0
+def _fold_draws(groups:np.ndarray, n_boot:int, seed:int) -> list[np.ndarray]:
+    "For each fold (group), a (n_boot, n_rows) array of row indices drawn with replacement within it."
+    rng = np.random.default_rng(seed)
+    return [rows[rng.integers(0, len(rows), (n_boot, len(rows)))] for g in dict.fromkeys(groups) for rows in [np.flatnonzero(groups == g)]]
+
+def bootstrap_ci(y:np.ndarray,  # true class indices of every test row (all folds)
+                 pred:np.ndarray,  # predicted class indices
+                 groups:np.ndarray,  # each row's fold: rows are resampled within their fold
+                 n_boot:int=1000, level:float=0.95, seed:int=0) -> dict:
+    "Percentile bootstrap confidence intervals of the fold-mean UA and WA, resampling test utterances within folds."
+    y, pred, groups = np.asarray(y), np.asarray(pred), np.asarray(groups)
+    k = int(max(y.max(), pred.max())) + 1
+    scores = np.mean([batch_scores(y[d], pred[d], k) for d in _fold_draws(groups, n_boot, seed)], axis=0)  # (2, n_boot)
+    q = [(1 - level)/2, (1 + level)/2]
+    return dict(ua=np.quantile(scores[0], q).tolist(), wa=np.quantile(scores[1], q).tolist(), level=level, n_boot=n_boot, seed=seed,
+                method='percentile bootstrap over test utterances, resampled within folds')
+
+# %% ../nbs/00c_metrics.ipynb #867dcc3e
+def paired_comparison(y:np.ndarray,  # true class indices of every test row
+                      pred_a:np.ndarray, pred_b:np.ndarray,  # two systems' predicted classes on the same rows
+                      groups:np.ndarray,  # each row's fold
+                      n_boot:int=1000, level:float=0.95, seed:int=0) -> dict:
+    "System A minus system B in fold-mean UA: per-fold differences, a paired bootstrap CI, a permutation test over utterances and a sign-flip test over folds."
+    y, a, b, groups = (np.asarray(v) for v in (y, pred_a, pred_b, groups))
+    k, folds = int(max(y.max(), a.max(), b.max())) + 1, list(dict.fromkeys(groups))
+    rows = [np.flatnonzero(groups == g) for g in folds]
+    per_fold = np.array([(batch_scores(y[r][None], a[r][None], k)[0] - batch_scores(y[r][None], b[r][None], k)[0])[0] for r in rows])
+    draws = _fold_draws(groups, n_boot, seed)
+    boot = np.mean([batch_scores(y[d], a[d], k)[0] - batch_scores(y[d], b[d], k)[0] for d in draws], axis=0)
+    rng = np.random.default_rng(seed + 1)
+    null = np.zeros(n_boot)
+    for r in rows:  # swap each utterance's two predictions with probability 1/2
+        swap = rng.random((n_boot, len(r))) < 0.5
+        pa, pb = np.where(swap, b[r], a[r]), np.where(swap, a[r], b[r])
+        yr = np.broadcast_to(y[r], swap.shape)
+        null += batch_scores(yr, pa, k)[0] - batch_scores(yr, pb, k)[0]
+    null /= len(rows)
+    signs = np.array(list(itertools.product([1, -1], repeat=len(per_fold))))
+    return dict(diff_ua=float(per_fold.mean()), per_fold=dict(zip(map(str, folds), per_fold.tolist())),
+                ci=np.quantile(boot, [(1 - level)/2, (1 + level)/2]).tolist(), level=level,
+                p_permutation=float((1 + (np.abs(null) >= abs(per_fold.mean()) - 1e-12).sum())/(n_boot + 1)),
+                p_sign_flip=float((np.abs((signs*per_fold).mean(1)) >= abs(per_fold.mean()) - 1e-12).mean()),
+                n_boot=n_boot, seed=seed)

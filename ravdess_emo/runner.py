@@ -11,14 +11,15 @@ import pandas as pd
 import yaml
 
 from .splits import PROTOCOLS
-from .storage import project_dir, write_json
+from .storage import project_dir, write_atomic, write_json
 from .demo import resolve_corpus
 from .metrics import SCALARS
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'SEED_PUBLISHED', 'notebook_path', 'available_experiments',
+__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'PUBLISHED', 'PROTOCOL_ORDER', 'notebook_path', 'available_experiments',
            'default_experiments', 'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params',
-           'new_run_id', 'to_html', 'execute', 'summary_table', 'write_summary', 'protocol_plan', 'run_experiments']
+           'new_run_id', 'to_html', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'write_summary',
+           'summary_files', 'protocol_plan', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -123,7 +124,9 @@ def to_html(notebook:Path, dest:Path) -> Path:
     dest.write_text(body)
     return dest
 
-def execute(experiment:str, params:dict, out:Path, progress:bool=True) -> dict:
+def execute(experiment:str, params:dict, out:Path, progress:bool=True,
+            configs:list=(),  # the config names the parameters came from, recorded in run.json
+           ) -> dict:
     "Run one experiment notebook into `out/<experiment>/<run-id>/`; the outcome, never an exception for a failed cell (Ctrl-C leaves `interrupted`)."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -142,74 +145,132 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True) -> dict:
     finally:
         seconds = time.time() - t0
         if nb_out.exists(): to_html(nb_out, run_dir/'report.html')
-        write_json(run_dir/'run.json', dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds))
+        write_json(run_dir/'run.json', dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds, configs=list(configs)))
     return dict(experiment=experiment, run_dir=run_dir, status=status, error=error, seconds=seconds)
 
 # %% ../nbs/07_runner.ipynb #4febcc99
-SEED_PUBLISHED = [dict(experiment='01_spectrogram_cnn', protocol='random70', corpus='ravdess', source='seed (published)', wa=0.734),
-                  dict(experiment='02_mfcc_cnn', protocol='random70', corpus='ravdess', source='seed (published)', wa=0.600),
-                  dict(experiment='04_fusion', protocol='random70', corpus='ravdess', source='seed (published)', wa=0.398)]
+PUBLISHED = [  # figures from their sources, shown as reference rows; nothing here is computed by this project
+    dict(experiment='01_spectrogram_cnn', protocol='random70', corpus='ravdess', input="seed's log-mel pictures 64x64", model='seed_cnn', epochs=30,
+         wa=0.734, source="seed notebook (accuracy, one unseeded split)"),
+    dict(experiment='02_mfcc_cnn', protocol='random70', corpus='ravdess', input="seed's MFCC pictures 64x64", model='seed_cnn', epochs=100,
+         wa=0.600, source="seed notebook (accuracy, one unseeded split)"),
+    dict(experiment='04_fusion', protocol='random70', corpus='ravdess', input='untrained CNN + GRU features', model="seed's fusion head",
+         wa=0.398, source="seed notebook (accuracy, one unseeded split)"),
+    *[dict(experiment='05_whisper_encoder', protocol='si6', corpus='ravdess', input=f'{m} encoder (frozen)', model='EmoBox classifier', ua=ua,
+           source='EmoBox, Ma et al., Interspeech 2024: RAVDESS table (UA, 6 folds)')
+      for m, ua in [('Whisper large-v3', 0.7532), ('WavLM large', 0.7200), ('HuBERT large', 0.7000)]]]
+
+def _read_json(path:Path) -> dict:
+    "A JSON record, or {} when it is missing or unreadable (a run interrupted while writing)."
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return {}
+
+def _notes(row:dict) -> str:
+    "What a reader of a row must not miss."
+    done, _, total = str(row.get('folds') or '').partition('/')
+    notes = ['synthetic corpus' if row.get('synthetic') else '', f"partial: {row['folds']} folds" if total and done != total else '',
+             'quick config (demo sizes)' if 'demo' in str(row.get('config', '')).split('+') else '',
+             'notebook defaults (quick)' if row.get('config') == 'notebook defaults' else '']
+    return '; '.join(n for n in notes if n)
 
 def _row(run_dir:Path) -> dict|None:
     "The summary row of one run folder."
-    info = json.loads((run_dir/'run.json').read_text()) if (run_dir/'run.json').exists() else {}
-    m = json.loads((run_dir/'metrics.json').read_text()) if (run_dir/'metrics.json').exists() else None
+    info, m = _read_json(run_dir/'run.json'), _read_json(run_dir/'metrics.json')
     if not info and not m: return None
-    corpus = (m or {}).get('corpus', {})
-    row = dict(experiment=run_dir.parent.name, protocol=(m or {}).get('protocol') or info.get('params', {}).get('protocol', ''),
-               corpus=corpus.get('name', ''), n_files=corpus.get('n_files'), n_classes=len(corpus.get('classes', [])) or None,
+    corpus, params, summary = m.get('corpus', {}), m.get('params') or info.get('params', {}), m.get('summary', {})
+    row = dict(experiment=run_dir.parent.name, protocol=m.get('protocol') or params.get('protocol') or '',
+               corpus=corpus.get('name', ''), corpus_sha=(corpus.get('listing_sha256') or '')[:8], n_files=corpus.get('n_files'),
+               synthetic=corpus.get('synthetic'), n_classes=len(corpus.get('classes', [])) or None,
+               input=m.get('input') or '', model=m.get('model') or params.get('model') or m.get('label', ''),
+               epochs=m.get('epochs', params.get('epochs')), folds=m.get('folds_run') or (f"{summary['n_folds']}/?" if 'n_folds' in summary else ''),
+               seed=m.get('seed', params.get('seed')), threads=m.get('threads'),
+               config='+'.join(info['configs']) if info.get('configs') else 'notebook defaults',
                source='this project', status=info.get('status', 'ok'), run_id=run_dir.name,
-               seconds=info.get('seconds') or (m or {}).get('timings', {}).get('total'),
-               model=(m or {}).get('params', {}).get('model') or (m or {}).get('label', ''))
+               seconds=info.get('seconds') or m.get('timings', {}).get('total'))
     if info.get('error'): row['error'] = f"cell {info['error']['cell']}: {info['error']['ename']}: {info['error']['evalue'][:120]}"
     for k in SCALARS:
-        s = (m or {}).get('summary', {}).get(k)
+        s = summary.get(k)
         if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
-    row['n_folds'] = (m or {}).get('summary', {}).get('n_folds')
-    return row
+        if s and s.get('ci'): row[f'{k}_ci_low'], row[f'{k}_ci_high'] = s['ci']
+    row['n_folds'] = summary.get('n_folds')
+    return dict(row, notes=_notes(row))
+
+PROTOCOL_ORDER = ['si6', 'si5', 'si', 'random70', 'xcorpus', '']
 
 def summary_table(reports:Path) -> pd.DataFrame:
-    "Every run under `reports` (newest first), then the seed's published figures."
+    "Every run under `reports` and the published reference rows, grouped by protocol; newest run first within a group."
     rows = [r for d in sorted(Path(reports).glob('*/*/'), key=lambda d: d.name, reverse=True) if d.is_dir() and (r := _row(d))]
-    return pd.DataFrame(rows + SEED_PUBLISHED)
+    table = pd.DataFrame(rows + PUBLISHED)
+    rank = table.protocol.fillna('').map(lambda p: PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else len(PROTOCOL_ORDER))
+    return table.assign(_rank=rank).sort_values('_rank', kind='stable').drop(columns='_rank').reset_index(drop=True)
 
 # %% ../nbs/07_runner.ipynb #10859825
-def _pm(row, k) -> str:
-    "mean ± std in percent, or a dash."
+def _cell(row, k) -> str:
+    "mean ± std in percent with the 95% CI where there is one, or a dash."
     v = row.get(k)
     if v is None or pd.isna(v): return '–'
-    s, n = row.get(f'{k}_std'), row.get('n_folds')
-    return f"{100*v:.1f}" + ('' if s is None or pd.isna(s) or n == 1 else f" ± {100*s:.1f}")
+    s, n, lo = row.get(f'{k}_std'), row.get('n_folds'), row.get(f'{k}_ci_low')
+    return (f"{100*v:.1f}" + ('' if s is None or pd.isna(s) or n == 1 else f" ± {100*s:.1f}")
+            + ('' if lo is None or pd.isna(lo) else f" [{100*lo:.1f}–{100*row[f'{k}_ci_high']:.1f}]"))
+
+def _text(v, fmt='{}') -> str:
+    "A table cell: empty for a missing value."
+    return '' if v is None or (isinstance(v, float) and pd.isna(v)) else fmt.format(v)
+
+def _corpus_cell(r) -> str:
+    "Name, short listing checksum, files, and whether it is synthetic."
+    if not _text(r.get('corpus_sha')): return _text(r.get('corpus'))
+    return f"{r['corpus']} `{r['corpus_sha']}` {_text(r.get('n_files'), '{:.0f}')} files" + (' (synthetic)' if r.get('synthetic') is True else '')
+
+def summary_markdown(table:pd.DataFrame) -> str:
+    "The summary as Markdown: one section per protocol."
+    lines = ['# ravdess-emo: summary of runs', '',
+             'UA and WA: mean ± sample std (ddof 1) over the folds run (a single fold has no ±), then the 95% bootstrap CI over test utterances '
+             'resampled within folds; percent. Corpus: name, short checksum of its file listing, number of files. `ravdess-demo` is the synthetic '
+             'eSpeak demo corpus: its numbers say nothing about human speech. Folds: run / the protocol\'s. Seed: the run\'s (fold k uses seed + k - 1). '
+             'Config: the runner\'s config files (`notebook defaults`: run outside the runner, demo-sized). Published rows quote their source.']
+    for protocol, group in table.groupby(table.protocol.fillna(''), sort=False):
+        title = f"{protocol}: {PROTOCOLS[protocol]}" if protocol in PROTOCOLS else (protocol or 'corpus checks (no protocol)')
+        lines += ['', f'## {title}', '', '| experiment | corpus | input | model | epochs | folds | seed | UA | WA | macro-F1 | MCC | config | wall s | run or source | status | notes |',
+                  '|' + '---|'*16]
+        for _, r in group.iterrows():
+            ours = r.get('source') == 'this project'
+            status = (r.get('status') if ours else 'published') + (f" ({r['error']})" if isinstance(r.get('error'), str) else '')
+            lines.append(f"| {r['experiment']} | {_corpus_cell(r)} | {_text(r.get('input'))} | {_text(r.get('model'))} | {_text(r.get('epochs'), '{:.0f}')} | "
+                         f"{_text(r.get('folds'))} | {_text(r.get('seed'), '{:.0f}')} | {_cell(r, 'ua')} | {_cell(r, 'wa')} | {_cell(r, 'f1_macro')} | {_cell(r, 'mcc')} | "
+                         f"{_text(r.get('config')) if ours else ''} | {_text(r.get('seconds'), '{:.0f}')} | {r['run_id'] if ours else r['source']} | {status} | {_text(r.get('notes'))} |")
+    return '\n'.join(lines) + '\n'
+
+def plot_summary(table:pd.DataFrame):
+    "UA of the newest run of each experiment, corpus and protocol, with its 95% CI (else ± std) and the chance level; None when no run has a UA."
+    import matplotlib.pyplot as plt
+    ours = table[(table.source == 'this project') & table['ua'].notna()] if 'ua' in table else table.iloc[:0]
+    if not len(ours): return None
+    latest = ours.drop_duplicates(['experiment', 'corpus', 'protocol'])
+    ci = latest.get('ua_ci_low', pd.Series(index=latest.index, dtype=float))
+    err = [[100*(u - l) if l == l else 100*(s if s == s else 0) for u, l, s in zip(latest.ua, ci, latest.ua_std)],
+           [100*(h - u) if l == l else 100*(s if s == s else 0) for u, l, h, s in zip(latest.ua, ci, latest.get('ua_ci_high', ci), latest.ua_std)]]
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45*len(latest)))
+    labels = [f"{e} ({c}, {p}, {f} folds)" for e, c, p, f in zip(latest.experiment, latest.corpus, latest.protocol, latest.folds)]
+    ax.barh(labels, 100*latest.ua, xerr=err, color=['tab:orange' if p == 'random70' else 'tab:blue' for p in latest.protocol])
+    ax.scatter(100/latest.n_classes.fillna(8), labels, marker='|', s=300, color='grey', label='chance (1/classes)', zorder=3)
+    ax.set_xlabel('UA (%), 95% bootstrap CI'); ax.invert_yaxis(); ax.legend()
+    ax.set_title('newest run of each experiment, corpus and protocol (orange: leaky random70)')
+    return fig
 
 def write_summary(reports:Path) -> Path:
-    "Write `summary.csv`, `summary.md` and `summary.png` under `reports`; returns the Markdown path."
-    import matplotlib; import matplotlib.pyplot as plt
+    "Write `summary.csv`, `summary.md` and (when a run has a UA) `summary.png` under `reports`, each atomically; returns the Markdown path."
+    import matplotlib.pyplot as plt
     reports = Path(reports); table = summary_table(reports)
-    table.to_csv(reports/'summary.csv', index=False)
-    lines = ['# ravdess-emo: summary of runs', '',
-             'Mean ± sample std (ddof 1) over folds (a single fold has no ±), in percent. Corpus: `ravdess` (RAVDESS speech), `ravdess-demo` (the '
-             'synthetic eSpeak demo corpus: its numbers say nothing about human speech), `emodb` (EmoDB). Protocols: `si6` and `si5` speaker-independent '
-             '(RAVDESS: EmoBox folds; EmoDB: five folds of one man and one woman); `random70` the seed\'s random split of files, where the same speakers '
-             'are in training and test; `xcorpus` trained on one corpus, tested on another. `published` rows are the seed\'s own RAVDESS figures.', '',
-             '| experiment | corpus | protocol | model | UA | WA | macro-F1 | MCC | AUC | wall s | run | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
-    for _, r in table.iterrows():
-        secs = '' if pd.isna(r.get('seconds')) else f"{r['seconds']:.0f}"
-        status = r.get('status') if isinstance(r.get('status'), str) else 'published'
-        if isinstance(r.get('error'), str): status += f" ({r['error']})"
-        lines.append(f"| {r['experiment']} | {r.get('corpus') if isinstance(r.get('corpus'), str) else ''} | {r['protocol']} | {r.get('model') if isinstance(r.get('model'), str) else ''} | {_pm(r, 'ua')} | {_pm(r, 'wa')} | "
-                     f"{_pm(r, 'f1_macro')} | {_pm(r, 'mcc')} | {_pm(r, 'auc_ovr')} | {secs} | {r.get('run_id') if isinstance(r.get('run_id'), str) else r['source']} | {status} |")
-    (reports/'summary.md').write_text('\n'.join(lines) + '\n')
-    ours = table[(table.source == 'this project') & table.get('ua', pd.Series(dtype=float)).notna()] if 'ua' in table else table.iloc[:0]
-    if len(ours):
-        latest = ours.drop_duplicates(['experiment', 'corpus', 'protocol'])
-        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45*len(latest)))
-        labels = [f"{e} ({c}, {p})" for e, c, p in zip(latest.experiment, latest.corpus, latest.protocol)]
-        ax.barh(labels, 100*latest.ua, xerr=100*latest.ua_std.fillna(0), color=['tab:orange' if p == 'random70' else 'tab:blue' for p in latest.protocol])
-        ax.scatter(100/latest.n_classes.fillna(8), labels, marker='|', s=300, color='grey', label='chance (1/classes)', zorder=3)
-        ax.set_xlabel('UA (%)'); ax.invert_yaxis(); ax.legend()
-        ax.set_title('newest run of each experiment, corpus and protocol (orange: leaky random70)')
-        fig.savefig(reports/'summary.png', dpi=110, bbox_inches='tight'); plt.close(fig)
+    write_atomic(reports/'summary.csv', lambda p: table.to_csv(p, index=False))
+    write_atomic(reports/'summary.md', lambda p: Path(p).write_text(summary_markdown(table)))
+    if (fig := plot_summary(table)) is not None:
+        write_atomic(reports/'summary.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)
     return reports/'summary.md'
+
+def summary_files(reports:Path) -> list[Path]:
+    "The summary files that exist under `reports`."
+    return [p for p in (Path(reports)/n for n in ('summary.md', 'summary.csv', 'summary.png')) if p.exists()]
 
 # %% ../nbs/07_runner.ipynb #26b2273c
 def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list:
@@ -238,16 +299,17 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     plan = [(e, p) for e in experiments for p in protocol_plan(e, config, protocols)]
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}
+    configs = ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
     outcomes = []
     try:
         for e, p in plan:
             print(f"== {e}" + (f" ({p})" if p else '') + f" on {corpus}", flush=True)
-            outcomes.append(execute(e, params[(e, p)], out, progress))
+            outcomes.append(execute(e, params[(e, p)], out, progress, configs))
             o = outcomes[-1]
             print(f"   {o['status']} in {o['seconds']:.0f} s: {o['run_dir']}" + (f"\n   failed at cell {o['error']['cell']}: {o['error']['ename']}: {o['error']['evalue'][:300]}" if o['error'] else ''), flush=True)
     finally:
         summary = write_summary(out)
-        print(f"Summary: {summary} (and summary.csv, summary.png)")
+        print(f"Summary: {', '.join(map(str, summary_files(out)))}")
     failed = [o for o in outcomes if o['status'] != 'ok']
     for o in failed: print(f"FAILED {o['experiment']}: cell {o['error']['cell']} ({o['error']['ename']}); partial report in {o['run_dir']}", file=sys.stderr)
     return (1 if failed else 0), summary

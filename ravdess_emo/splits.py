@@ -30,6 +30,7 @@ class Fold:
     test_actors: list
     val_actors: list
     note: str = ''
+    of: int = 1  # how many folds its protocol has on a complete corpus
 
     @property
     def number(self) -> int:
@@ -76,7 +77,7 @@ def speaker_folds(files:pd.DataFrame,  # a corpus table (needs `actor` and `sex`
         idx = lambda actors: np.flatnonzero(files.actor.isin(actors).to_numpy())
         note = f"test actors missing from the corpus: {missing}" if missing else ''
         folds.append(Fold(f'fold{k}', idx(set(train_actors) - set(val_actors)), idx(val_actors),
-                          idx(test_actors), [a for a in test_actors if a in present], val_actors, note))
+                          idx(test_actors), [a for a in test_actors if a in present], val_actors, note, len(test_groups)))
     return folds
 
 # %% ../nbs/00_splits.ipynb #ccad2bc6

@@ -42,13 +42,21 @@ def test_run_writes_report_metrics_and_summary(first_run):
     assert m['params']['epochs'] == 2 and m['params']['folds'] == [1]
     assert [f['test_actors'] for f in m['folds']] == [[1]]
     for k in ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']:
-        assert set(m['summary'][k]) == {'mean', 'std'}, k
+        assert set(m['summary'][k]) == ({'mean', 'std', 'ci'} if k in ('ua', 'wa') else {'mean', 'std'}), k
         assert (-1 if k == 'mcc' else 0) <= m['summary'][k]['mean'] <= 1, k
     assert m['summary']['std_of'] == 'folds' and m['summary']['ddof'] == 1
+    lo, hi = m['summary']['ua']['ci']
+    assert lo <= m['summary']['ua']['mean'] <= hi and m['summary']['ci']['n_boot'] == 1000
+    assert (m['folds_run'], m['epochs'], m['threads'], m['fold_seeds']) == ('1/6', 2, os.cpu_count(), {'fold1': 0})
+    assert m['input'].startswith('log-mel arrays') and m['model'].startswith('emo_cnn')
     assert (m['corpus']['name'], m['corpus']['synthetic'], len(m['corpus']['classes'])) == ('ravdess-demo', True, 8)
     assert m['git']['commit'] and m['corpus']['n_files'] == 240 and m['timings']['features'] >= 0
     summary = (out/'summary.md').read_text()
-    assert '| 01_spectrogram_cnn | ravdess-demo | si6 | emo_cnn |' in summary and 'seed (published)' in summary
+    row = next(line for line in summary.splitlines() if line.startswith('| 01_spectrogram_cnn | ravdess-demo'))
+    cells = [c.strip() for c in row.split('|')[1:-1]]
+    assert cells[1] == f"ravdess-demo `{m['corpus']['listing_sha256'][:8]}` 240 files (synthetic)" and cells[4:7] == ['2', '1/6', '0'], cells
+    assert cells[11] == 'default+set' and cells[15] == 'synthetic corpus; partial: 1/6 folds', cells
+    assert summary.index('## si6') < summary.index('## random70') and 'seed notebook' in summary and 'EmoBox' in summary
     assert (out/'summary.csv').exists() and (out/'summary.png').exists()
     html = (run_dir/'report.html').read_text()
     assert 'cross_validate(' not in html  # no code in the HTML copy
