@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_bench.ipynb #aff0cf10
 from __future__ import annotations
-import json, os, tempfile, threading, time
+import contextlib, io, json, os, subprocess, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .models import make_model
 
 # %% auto #0
 __all__ = ['FEATURES', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'bench_training', 'bench_transcription',
-           'bench_encoder', 'bench_experiments', 'run_bench', 'format_bench']
+           'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench']
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
 @contextmanager
@@ -106,29 +106,56 @@ def bench_encoder(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]:
     return out
 
 # %% ../nbs/09_bench.ipynb #6a19771e
-def bench_experiments(data:Path, experiments:list|None=None, sets:list=('epochs=2', 'folds=[1]')) -> list[dict]:
-    "Wall time of each experiment notebook run by the runner, cold (empty cache) and warm (same cache), quick settings."
-    from ravdess_emo.runner import available_experiments, execute, resolve_params, merge_configs, parse_set, protocol_plan
-    out, cache = [], tempfile.mkdtemp(prefix='bench-e2e-cache-')
-    old = os.environ.get('RAVDESS_EMO_CACHE'); os.environ['RAVDESS_EMO_CACHE'] = cache
+def _trained_folds(reports:Path, since:float) -> dict:
+    "Folds trained (not loaded from the fold store) per experiment, in the runs written under `reports` since `since`."
+    out = {}
+    for path in Path(reports).glob('*/*/metrics.json'):
+        if path.stat().st_mtime < since: continue
+        rec = json.loads(path.read_text())
+        n = sum(not f.get('reused', True) for f in rec.get('folds', [])) + sum(not r for v in rec.get('branch_folds_reused', {}).values() for r in v)
+        out[rec['experiment']] = out.get(rec['experiment'], 0) + n
+    return out
+
+def bench_experiments(data:Path, experiments:list|None=None,  # None: the default suite
+                      config_files:list=(), sets:list=(),  # as `ravdess-emo run -f ... --set ...`
+                      change:str='02_mfcc_cnn.lr=0.002',  # one changed parameter for the third call
+                     ) -> list[dict]:
+    "The suite as `ravdess-emo run` runs it, with empty caches: cold, warm (the same call again), and with one parameter changed; seconds and folds trained by each call."
+    from ravdess_emo.runner import run_experiments
+    out, reports = [], Path(tempfile.mkdtemp(prefix='bench-reports-'))
+    old = os.environ.get('RAVDESS_EMO_CACHE'); os.environ['RAVDESS_EMO_CACHE'] = tempfile.mkdtemp(prefix='bench-cache-')
     try:
-        for e in experiments or available_experiments():
-            params = resolve_params([e], merge_configs({'data': str(data)}, parse_set(list(sets))))[e]
-            for state in ('cold', 'warm'):
-                reports = Path(tempfile.mkdtemp(prefix='bench-reports-'))
-                with peak_rss() as mem: o = execute(e, params, reports, progress=False)
-                out.append(dict(name=f'experiment.{e}.{state}', unit='s', median=o['seconds'], min=o['seconds'], max=o['seconds'], n=1,
-                                peak_rss_mb=round(mem['mb'], 1), status=o['status'], settings=list(sets)))
+        for state, extra in [('cold', []), ('warm', []), ('changed', [change])]:
+            t0 = time.time()
+            with peak_rss() as mem, contextlib.redirect_stdout(io.StringIO()):
+                rc, _ = run_experiments(experiments, data, None, list(config_files), [*sets, *extra], reports, progress=False)
+            secs = time.time() - t0
+            out.append(dict(name=f'suite.{state}', unit='s', median=secs, min=secs, max=secs, n=1, peak_rss_mb=round(mem['mb'], 1),
+                            status='ok' if rc == 0 else 'failed', trained_folds=_trained_folds(reports, t0),
+                            settings=dict(configs=list(config_files), sets=[*sets, *extra], experiments=experiments or 'default')))
     finally:
         if old is None: os.environ.pop('RAVDESS_EMO_CACHE', None)
         else: os.environ['RAVDESS_EMO_CACHE'] = old
     return out
 
+def bench_cli(data:Path, repeats:int=3) -> list[dict]:
+    "How long the console script takes to answer: `--help`, and `check` on the corpus (a fresh process each time, imports included)."
+    exe, out = str(Path(sys.executable).parent/'ravdess-emo'), []
+    for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)])]:
+        times = []
+        for _ in range(repeats):
+            t0 = time.time(); subprocess.run([exe, *args], capture_output=True, timeout=600); times.append(time.time() - t0)
+        out.append(dict(name=name, unit='s', median=float(np.median(times)), min=min(times), max=max(times), n=repeats, peak_rss_mb=None))
+    return out
+
 # %% ../nbs/09_bench.ipynb #307d41fd
-STAGES = ['features', 'training', 'transcription', 'encoder', 'experiments']
+STAGES = ['features', 'training', 'transcription', 'encoder', 'experiments', 'cli']
 
 def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('features', 'training', 'transcription', 'encoder'),
-              repeats:int=3, png_files:int=100, n_clips:int=32, n_train:int=960, workers:int|None=None) -> dict:
+              repeats:int=3, png_files:int=100, n_clips:int=32, n_train:int=960, workers:int|None=None,
+              config_files:list=(), sets:list=(),  # the suite's configs and --set items ('experiments' stage)
+              experiments:list|None=None,  # the suite's experiments; None: the default ones
+             ) -> dict:
     "Measure the chosen stages on a corpus; print nothing, return (and optionally write) the JSON record."
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f"unknown stage(s) {bad}; one of {', '.join(STAGES)}")
     data = Path(data) if data else resolve_corpus(None)
@@ -139,14 +166,16 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
     if 'training' in stages: figures += bench_training(paths, files, repeats, n_train)
     if 'transcription' in stages: figures += bench_transcription(paths, max(1, repeats - 1), n_clips)
     if 'encoder' in stages: figures += bench_encoder(paths, max(1, repeats - 1), n_clips)
-    if 'experiments' in stages: figures += bench_experiments(data)
+    if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets)
+    if 'cli' in stages: figures += bench_cli(data, repeats)
     rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures)
     if out: write_json(Path(out), rec)
     return rec
 
 def format_bench(rec:dict) -> str:
     "The figures as a table."
-    df = pd.DataFrame(rec['figures'])[['name', 'unit', 'median', 'min', 'max', 'n', 'peak_rss_mb']]
+    df = pd.DataFrame(rec['figures']).reindex(columns=['name', 'unit', 'median', 'min', 'max', 'n', 'peak_rss_mb', 'trained_folds'])
+    df['trained_folds'] = df.trained_folds.map(lambda t: '' if not isinstance(t, dict) else ', '.join(f'{k} {v}' for k, v in t.items()) or 'none')
     m = rec['machine']
     head = f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {m['cores']} cores, {m['torch_threads']} torch threads, GPU: {m['gpu'] or 'none'}"
     return head + '\n' + df.to_string(index=False, float_format=lambda v: f'{v:.3g}')

@@ -4,16 +4,11 @@
 
 # %% ../nbs/10_cli.ipynb #7187d500
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, logging, sys
 from pathlib import Path
 
 from .corpora import CorpusError
-from .download import RAVDESS_BYTES, RAVDESS_MD5, RAVDESS_URL, download_ravdess
-from .data import check_corpus, format_check, scan_corpus
-from .demo import make_demo_corpus
-from .runner import available_experiments, run_experiments
-from .predict import format_predictions, predict_files
-from .bench import STAGES, format_bench, run_bench
+from .download import RAVDESS_BYTES, RAVDESS_MD5, RAVDESS_URL
 
 # %% auto #0
 __all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_predict', 'cmd_bench', 'parser', 'main']
@@ -21,18 +16,21 @@ __all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_predict
 # %% ../nbs/10_cli.ipynb #ecef0843
 def cmd_demo_data(a) -> int:
     "Synthesize a demo corpus in the RAVDESS layout."
+    from ravdess_emo.demo import make_demo_corpus
     out = make_demo_corpus(a.out, a.actors, a.seed, a.sr, workers=a.workers)
     print(f"Demo corpus with {a.actors} actors ({a.actors*60} files, {a.sr} Hz) in {out}")
     return 0
 
 def cmd_check(a) -> int:
     "Describe a corpus and list every problem; exit 2 when it is not usable."
+    from ravdess_emo.data import check_corpus, format_check, scan_corpus
     report = check_corpus(scan_corpus(a.dir, progress=not a.json))
     print(json.dumps(report, indent=1) if a.json else format_check(report))
     return 0 if report['usable'] else 2
 
 def cmd_download(a) -> int:
     "Download RAVDESS speech from Zenodo (resumable, checksummed, safely extracted)."
+    from ravdess_emo.download import download_ravdess
     md5 = None if a.md5 == 'none' else a.md5
     size = RAVDESS_BYTES if a.url == RAVDESS_URL else None
     to = download_ravdess(a.to, url=a.url, md5=md5, size=size, progress=not a.quiet)
@@ -42,18 +40,21 @@ def cmd_download(a) -> int:
 # %% ../nbs/10_cli.ipynb #ae53bb11
 def cmd_run(a) -> int:
     "Execute experiment notebooks into reports and write the summary table."
+    from ravdess_emo.runner import run_experiments
     protocols = [p for item in a.protocol for p in item.split(',')] if a.protocol else None
-    rc, _ = run_experiments(a.experiments or None, a.data, protocols, a.f or [], a.set or [], a.out, progress=not a.quiet)
+    rc, _ = run_experiments(a.experiments or None, a.data, protocols, a.f or [], a.set or [], a.out, progress=not a.quiet, fresh=a.fresh)
     return rc
 
 def cmd_predict(a) -> int:
     "Emotions of audio files from a saved model; exit 1 when any file could not be scored."
+    from ravdess_emo.predict import format_predictions, predict_files
     results = predict_files(a.model, a.audio, a.top)
     print('\n'.join(json.dumps(r) for r in results) if a.json else format_predictions(results))
     return 1 if any(r.get('error') for r in results) else 0
 
 def cmd_bench(a) -> int:
     "Measure the costs users feel; print a table, optionally write JSON."
+    from ravdess_emo.bench import format_bench, run_bench
     stages = [s for item in a.stages for s in item.split(',')] if a.stages else ['features', 'training', 'transcription', 'encoder']
     rec = run_bench(a.data, a.out, stages, a.repeats, a.png_files, a.clips, workers=a.workers)
     print(format_bench(rec) + (f"\nJSON: {a.out}" if a.out else ''))
@@ -81,13 +82,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument('--quiet', action='store_true', help='no progress bar')
     g.set_defaults(func=cmd_download)
     r = sub.add_parser('run', help='execute experiment notebooks with papermill into reports/, then the summary table')
-    r.add_argument('experiments', nargs='*', metavar='EXPERIMENT', help=f"default: all ({', '.join(available_experiments())})")
+    r.add_argument('experiments', nargs='*', metavar='EXPERIMENT', help="notebooks by name, e.g. 01_spectrogram_cnn (default: every experiment but those run on request)")
     r.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
     r.add_argument('--protocol', action='append', help="si6 (default) or random70; repeat or comma-separate to run both")
     r.add_argument('-f', action='append', metavar='PARAMS.yaml', help='parameter file, or the name of one in configs/')
     r.add_argument('--set', action='append', metavar='KEY=VALUE', help='one parameter (EXPERIMENT.KEY=VALUE for one experiment)')
     r.add_argument('--out', type=Path, default=None, help='reports folder (default reports/)')
-    r.add_argument('--quiet', action='store_true', help='no progress bars')
+    r.add_argument('--quiet', action='store_true', help='no progress bars (fold progress lines still show)')
+    r.add_argument('--fresh', action='store_true', help='execute every experiment and train every fold again, ignoring finished runs and the fold store')
     r.set_defaults(func=cmd_run)
     q = sub.add_parser('predict', help='emotions of audio files from a trained model')
     q.add_argument('model', type=Path, help='a saved model.pt, or a run folder holding one (run with --set train_final=true)')
@@ -98,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
     b.add_argument('--out', type=Path, default=None, help='write the figures as JSON here')
-    b.add_argument('--stages', action='append', help=f"comma-separated, from {', '.join(STAGES)} (default: all but experiments)")
+    b.add_argument('--stages', action='append', help="comma-separated, from features, training, transcription, encoder, experiments (default: all but experiments)")
     b.add_argument('--repeats', type=int, default=3, help='repetitions per figure (default 3)')
     b.add_argument('--png-files', type=int, default=100, help="files for the seed's slow PNG path (default 100)")
     b.add_argument('--clips', type=int, default=32, help='clips for transcription and encoder figures (default 32)')
@@ -115,5 +117,6 @@ def main(argv:list[str]|None=None) -> int:
         print(f"ravdess-emo {a.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        logging.getLogger('asyncio').setLevel(logging.CRITICAL)  # the interrupted notebook's pending tasks: no tracebacks at exit
         print(f"ravdess-emo {a.command}: interrupted; finished work is kept, run again to resume", file=sys.stderr)
         return 130

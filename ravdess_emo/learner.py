@@ -20,12 +20,13 @@ from .splits import PROTOCOLS, Fold
 from .data import Corpus, listing_checksum
 from .storage import progress_bar, project_dir, write_atomic, write_json
 from .metrics import SCALARS, bootstrap_ci, classification_metrics, summarize_folds
+from .fold_store import array_digest, code_digest, fold_key, load_fold, save_fold
 
 # %% auto #0
 __all__ = ['set_seed', 'set_threads', 'default_device', 'reproducibility', 'TrainConfig', 'as_float', 'predict', 'random_crops',
            'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of', 'fold_result', 'collect',
-           'cross_validate', 'git_state', 'environment', 'add_confidence', 'Run', 'plot_histories', 'fold_table',
-           'latest_runs', 'protocol_comparison']
+           'training_code', 'fold_recipe', 'write_progress', 'cross_validate', 'git_state', 'environment',
+           'add_confidence', 'Run', 'plot_histories', 'fold_table', 'latest_runs', 'protocol_comparison']
 
 # %% ../nbs/00d_learner.ipynb #ba7ef238
 def set_seed(seed:int) -> None:
@@ -186,26 +187,49 @@ def collect(results:list[tuple[dict, pd.DataFrame]]) -> dict:
     return dict(folds=[r for r, _ in results], summary=summarize_folds([r['metrics'] for r, _ in results]),
                 predictions=pd.concat([p for _, p in results], ignore_index=True))
 
+def training_code() -> str:
+    "A digest of the code that trains and tests a fold (this learner's training functions and the models): part of every fold's store key."
+    from ravdess_emo import models
+    return code_digest(as_float, predict, random_crops, _epoch, optimizer, schedule, _validate, train_model, best_epoch, models)
+
+def fold_recipe(cfg:TrainConfig) -> dict:
+    "The settings that determine a fold's training, for its store key (the device resolved, the progress bar left out)."
+    return {**asdict(cfg), 'progress': None, 'device': cfg.device or default_device()}
+
+def write_progress(out_dir:Path|None, **state) -> None:
+    "Where a run is (`progress.json` in its folder), for the runner's console line."
+    if out_dir is not None: write_json(Path(out_dir)/'progress.json', dict(state, time=time.time()))
+
 def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
                    X,  # inputs, row for row with `files`; or a function fold -> inputs (e.g. a vocabulary per fold)
                    files:pd.DataFrame,  # the corpus table
                    folds:list[Fold], cfg:TrainConfig=TrainConfig(),
-                   out_dir:Path|None=None,  # where each fold's state dict `<fold>.pt` is saved
+                   out_dir:Path|None=None,  # where each fold's state dict `<fold>.pt` and `progress.json` are written
                    keep_features:bool=False,  # also return each fold model's probabilities and features for every row
                    classes:list|None=None,  # class names in label order; None: the table's corpus's
                   ) -> dict:
-    "Train and test one model per fold; per-fold metrics, histories and test predictions."
-    y, results, features = files.label.to_numpy(), [], {}
-    for fold in folds:
+    "Train and test one model per fold, or load it from the fold store when that exact fold was trained before; per-fold metrics, histories and test predictions."
+    y, results, features, code, t_start = files.label.to_numpy(), [], {}, training_code(), time.time()
+    inputs, labels = (None if callable(X) else array_digest(X)), array_digest(y)
+    for i, fold in enumerate(folds, 1):
         seed = cfg.seed + fold.number - 1  # a fold's seed is its own, whichever folds were selected
         set_seed(seed)
-        t0, Xf = time.time(), X(fold) if callable(X) else X
-        model, history = train_model(build_model(Xf), Xf[fold.train], y[fold.train], Xf[fold.val], y[fold.val],
-                                     TrainConfig(**{**asdict(cfg), 'seed': seed}), desc=fold.name)
-        proba, _ = predict(model, Xf[fold.test], device=cfg.device)
+        t0, Xf, fcfg = time.time(), X(fold) if callable(X) else X, TrainConfig(**{**asdict(cfg), 'seed': seed})
+        model = build_model(Xf)
+        key = fold_key(model, inputs or array_digest(Xf), labels, (fold.train, fold.val, fold.test), fold_recipe(fcfg), code)
+        write_progress(out_dir, fold=i, of=len(folds), name=fold.name, started=t_start)
+        if (stored := load_fold(key)) is not None:
+            model.load_state_dict(stored['state']); proba, info = stored['test_proba'], stored['record']
+        else:
+            model, history = train_model(model, Xf[fold.train], y[fold.train], Xf[fold.val], y[fold.val], fcfg, desc=fold.name)
+            proba, _ = predict(model, Xf[fold.test], device=cfg.device)
+            info = dict(best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history)
+            save_fold(key, model.state_dict(), proba, info)
         if keep_features: features[fold.name] = predict(model, Xf, device=cfg.device)
-        if out_dir is not None: torch.save(model.state_dict(), Path(out_dir)/f'{fold.name}.pt')
-        results.append(fold_result(fold, files, proba, classes, seed=seed, best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history))
+        if out_dir is not None: write_atomic(Path(out_dir)/f'{fold.name}.pt', lambda p: torch.save(model.state_dict(), p))
+        results.append(fold_result(fold, files, proba, classes, seed=seed, **info, store_key=key, reused=stored is not None,
+                                   seconds_now=time.time() - t0))
+    write_progress(out_dir, fold=len(folds), of=len(folds), done=True, started=t_start)
     return dict(collect(results), **({'features': features} if keep_features else {}))
 
 # %% ../nbs/00d_learner.ipynb #1041a008
@@ -297,9 +321,11 @@ def plot_histories(folds:list[dict], ax=None):
     return fig
 
 def fold_table(folds:list[dict]) -> pd.DataFrame:
-    "One row per fold: test actors, best epoch and the scalar metrics."
+    "One row per fold: test actors, best epoch, the scalar metrics, and whether it was trained now or loaded from the fold store."
     return pd.DataFrame([dict(fold=f['name'], test_actors=' '.join(f'{a:02d}' for a in f['test_actors']), best_epoch=f['best_epoch'],
-                              **{k: round(f['metrics'][k], 3) for k in SCALARS}) for f in folds]).set_index('fold')
+                              **{k: round(f['metrics'][k], 3) for k in SCALARS},
+                              trained='loaded from the fold store' if f.get('reused') else 'trained now',
+                              train_seconds=round(f.get('seconds', float('nan')), 1)) for f in folds]).set_index('fold')
 
 # %% ../nbs/00d_learner.ipynb #36dc1e8a
 def _same_recipe(a:dict, b:dict) -> bool:

@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_runner.ipynb #dedb9319
 from __future__ import annotations
-import datetime, hashlib, json, os, sys, tempfile, time
+import datetime, hashlib, json, os, shutil, sys, tempfile, threading, time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +19,9 @@ from .metrics import SCALARS
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'PUBLISHED', 'PROTOCOL_ORDER', 'notebook_path', 'available_experiments',
            'default_experiments', 'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params',
-           'new_run_id', 'to_html', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'write_summary',
-           'summary_files', 'protocol_plan', 'run_experiments']
+           'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'to_html', 'watch_folds',
+           'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'write_summary', 'summary_files',
+           'protocol_plan', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -104,7 +106,9 @@ def _kernel_path() -> Path:
     folder = Path(tempfile.gettempdir())/f'ravdess-emo-kernel-{hashlib.sha1(sys.executable.encode()).hexdigest()[:8]}'
     spec = folder/'kernels'/KERNEL/'kernel.json'
     spec.parent.mkdir(parents=True, exist_ok=True)
-    spec.write_text(json.dumps(dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}', '--IPKernelApp.log_level=ERROR'],
+    spec.write_text(json.dumps(dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}', '--IPKernelApp.log_level=ERROR',
+                                          # a kernel shut down mid-cell (Ctrl-C) leaves asyncio tasks pending: not worth a console message
+                                          "--IPKernelApp.exec_lines=__import__('logging').getLogger('asyncio').setLevel(50)"],
                                     display_name='ravdess-emo', language='python',
                                     env={'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'RAVDESS_EMO_PROGRESS': '0'})))
     return folder
@@ -115,6 +119,33 @@ def new_run_id(params:dict) -> str:
     h = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return f"{stamp}-{params.get('protocol', 'report')}-{h}"
 
+# %% ../nbs/07_runner.ipynb #c81fc8dc
+def corpus_fingerprint(root:str|Path) -> str:
+    "A digest of a corpus folder's file listing: relative paths, sizes and modification times."
+    root, h = Path(root), hashlib.sha256()
+    for p in sorted(q for q in root.rglob('*') if q.is_file()):
+        st = p.stat(); h.update(f"{p.relative_to(root)}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+def code_fingerprint(experiment:str) -> str:
+    "A digest of an experiment's notebook and of the package's sources."
+    h = hashlib.sha256(notebook_path(experiment).read_bytes())
+    for p in sorted((project_dir()/'ravdess_emo').glob('*.py')): h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+def run_key(experiment:str, params:dict) -> str:
+    "What makes two runs of an experiment the same: parameters, corpus listing and code."
+    spec = dict(experiment=experiment, params={k: v for k, v in params.items() if k != 'out_dir'},
+                corpus=corpus_fingerprint(params['data']) if params.get('data') else None, code=code_fingerprint(experiment))
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+def finished_run(out:Path, experiment:str, key:str) -> Path|None:
+    "The newest finished run folder of `experiment` under `out` with this run key, if any."
+    for d in sorted((Path(out)/experiment).glob('*/'), reverse=True):
+        info = _read_json(d/'run.json')
+        if info.get('status') == 'ok' and info.get('run_key') == key: return d
+    return None
+
 # %% ../nbs/07_runner.ipynb #78a7edcd
 def to_html(notebook:Path, dest:Path) -> Path:
     "An HTML copy of an executed notebook without its code cells."
@@ -124,28 +155,45 @@ def to_html(notebook:Path, dest:Path) -> Path:
     dest.write_text(body)
     return dest
 
+@contextmanager
+def watch_folds(run_dir:Path, label:str):
+    "Print a line each time the notebook in `run_dir` starts a fold (from its `progress.json`), with the time elapsed and an estimate of what is left."
+    stop, seen = threading.Event(), set()
+    def watch():
+        while not stop.wait(1.0):
+            p = _read_json(run_dir/'progress.json')
+            if not p or p.get('done') or (p.get('fold'), p.get('started')) in seen: continue
+            seen.add((p['fold'], p['started'])); k, n, elapsed = p['fold'], p['of'], time.time() - p['started']
+            left = f", about {elapsed/(k - 1)*(n - k + 1)/60:.1f} min left" if k > 1 else ''
+            print(f"   {label}: fold {k} of {n} ({p.get('name')}), {elapsed/60:.1f} min in this experiment{left}", flush=True)
+    t = threading.Thread(target=watch, daemon=True); t.start()
+    try: yield
+    finally: stop.set(); t.join()
+
 def execute(experiment:str, params:dict, out:Path, progress:bool=True,
             configs:list=(),  # the config names the parameters came from, recorded in run.json
+            label:str='',  # how the console names this run in fold progress lines
            ) -> dict:
     "Run one experiment notebook into `out/<experiment>/<run-id>/`; the outcome, never an exception for a failed cell (Ctrl-C leaves `interrupted`)."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-    params = dict(params)
+    params, key = dict(params), run_key(experiment, params)
     run_dir = Path(out)/experiment/new_run_id(params)
     run_dir.mkdir(parents=True)
     params['out_dir'] = str(run_dir.resolve())
     os.environ['JUPYTER_PATH'] = os.pathsep.join([str(_kernel_path()), os.environ.get('JUPYTER_PATH', '')])
     nb_out, t0, status, error = run_dir/f'{experiment}.ipynb', time.time(), 'interrupted', None
     try:
-        pm.execute_notebook(str(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
-                            cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False)
+        with watch_folds(run_dir, label or experiment):
+            pm.execute_notebook(str(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
+                                cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False)
         status = 'ok'
     except PapermillExecutionError as e:
         status, error = 'failed', dict(cell=e.exec_count, ename=e.ename, evalue=str(e.evalue)[:2000])
     finally:
         seconds = time.time() - t0
         if nb_out.exists(): to_html(nb_out, run_dir/'report.html')
-        write_json(run_dir/'run.json', dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds, configs=list(configs)))
+        write_json(run_dir/'run.json', dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds, configs=list(configs), run_key=key))
     return dict(experiment=experiment, run_dir=run_dir, status=status, error=error, seconds=seconds)
 
 # %% ../nbs/07_runner.ipynb #4febcc99
@@ -193,7 +241,8 @@ def _row(run_dir:Path) -> dict|None:
         if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
         if s and s.get('ci'): row[f'{k}_ci_low'], row[f'{k}_ci_high'] = s['ci']
     row['n_folds'] = summary.get('n_folds')
-    return dict(row, notes=_notes(row))
+    notes = _notes(row) + (f"{'; ' if _notes(row) else ''}reused by {len(info['reused'])} later identical call(s)" if info.get('reused') else '')
+    return dict(row, notes=notes)
 
 PROTOCOL_ORDER = ['si6', 'si5', 'si', 'random70', 'xcorpus', '']
 
@@ -286,7 +335,9 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
                     data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
                     protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says
                     config_files:list=(), sets:list[str]=(),  # -f files and --set items
-                    out:str|Path|None=None, progress:bool=True) -> tuple[int, Path]:
+                    out:str|Path|None=None, progress:bool=True,
+                    fresh:bool=False,  # execute every experiment and train every fold again, whatever is stored
+                   ) -> tuple[int, Path]:
     "Execute experiment notebooks into reports, write the summary; (exit status, summary path)."
     out = Path(out) if out else project_dir()/'reports'
     config = merge_configs(load_config(project_dir()/'configs'/'default.yaml'), *[load_config(f) for f in config_files], parse_set(sets))
@@ -300,16 +351,23 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}
     configs = ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
-    outcomes = []
+    if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'  # the kernels inherit it: no fold is loaded from the store
+    outcomes, t0 = [], time.time()
     try:
-        for e, p in plan:
-            print(f"== {e}" + (f" ({p})" if p else '') + f" on {corpus}", flush=True)
-            outcomes.append(execute(e, params[(e, p)], out, progress, configs))
+        for i, (e, p) in enumerate(plan, 1):
+            label = f"[{i}/{len(plan)}] {e}" + (f" ({p})" if p else '')
+            print(f"== {label} on {corpus} ({(time.time() - t0)/60:.1f} min so far)", flush=True)
+            if not fresh and (done := finished_run(out, e, run_key(e, params[(e, p)]))):
+                info = _read_json(done/'run.json')
+                write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
+                outcomes.append(dict(experiment=e, run_dir=done, status='reused', error=None, seconds=0.0))
+                print(f"   reused (parameters, corpus and code unchanged): {done}", flush=True); continue
+            outcomes.append(execute(e, params[(e, p)], out, progress, configs, label))
             o = outcomes[-1]
             print(f"   {o['status']} in {o['seconds']:.0f} s: {o['run_dir']}" + (f"\n   failed at cell {o['error']['cell']}: {o['error']['ename']}: {o['error']['evalue'][:300]}" if o['error'] else ''), flush=True)
     finally:
         summary = write_summary(out)
         print(f"Summary: {', '.join(map(str, summary_files(out)))}")
-    failed = [o for o in outcomes if o['status'] != 'ok']
+    failed = [o for o in outcomes if o['status'] not in ('ok', 'reused')]
     for o in failed: print(f"FAILED {o['experiment']}: cell {o['error']['cell']} ({o['error']['ename']}); partial report in {o['run_dir']}", file=sys.stderr)
     return (1 if failed else 0), summary

@@ -62,16 +62,18 @@ def test_run_writes_report_metrics_and_summary(first_run):
     assert 'cross_validate(' not in html  # no code in the HTML copy
 
 
-def test_rerun_is_identical_and_served_from_cache(first_run, demo4, env):
+def test_retraining_is_bit_identical_and_features_are_served_from_cache(first_run, demo4, env):
     out, _ = first_run
     cache = Path(env['RAVDESS_EMO_CACHE'])
-    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')}
+    features = lambda: {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy') if 'folds' not in p.relative_to(cache).parts}
+    stamps = features()
     assert len(stamps) == 240
-    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
+    # --fresh: executed and trained again (not reused), with the same seed and thread count
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', '--fresh', env=env)
     assert r.returncode == 0, r.stderr
     first, second = (json.loads((d/'metrics.json').read_text()) for d in _run_dirs(out))
     assert first['summary'] == second['summary'] and first['folds'][0]['metrics'] == second['folds'][0]['metrics']
-    assert {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy')} == stamps  # nothing recomputed
+    assert not second['folds'][0]['reused'] and features() == stamps  # trained again; no feature recomputed
 
 
 def test_unknown_parameter_is_refused_before_running(demo4, tmp_path):

@@ -1,0 +1,84 @@
+"Train each fold once: an interrupted run resumes at its first unfinished fold, an identical call is reused, fusion reuses stored branches."
+import json, os, signal, subprocess, time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, cli
+
+RUN = ['run', '01_spectrogram_cnn', '--set', 'epochs=6', '--set', 'folds=[1,2]', '--quiet']
+# 04_fusion's CNN branch with the recipe 01 runs with above (configs/default.yaml's, at 6 epochs)
+CNN_RECIPE = "cnn_recipe={optimizer: adamw, schedule: onecycle, lr: 0.003, weight_decay: 0.01, epochs: 6, select: last, patience: null}"
+
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    "A private cache, hence a private fold store."
+    return dict(os.environ, RAVDESS_EMO_CACHE=str(tmp_path_factory.mktemp('cache')))
+
+
+def _metrics(out, exp='01_spectrogram_cnn'):
+    "The metrics.json of every run of `exp` under `out`, oldest first."
+    return [json.loads((d/'metrics.json').read_text()) for d in sorted((out/exp).iterdir()) if (d/'metrics.json').exists()]
+
+
+def _interrupt_after_first_fold(args, env, store):
+    "Start a run, send Ctrl-C (SIGINT to its process group) once its first fold is stored; (exit status, stderr)."
+    p = subprocess.Popen([str(BIN/'ravdess-emo'), *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while not list(store.glob('*/fold.json')) and p.poll() is None and time.time() < deadline: time.sleep(0.1)
+        assert p.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=120)
+        return p.returncode, err
+    finally:
+        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL); p.wait()
+
+
+@pytest.fixture(scope='module')
+def resumed(demo4, env, tmp_path_factory):
+    "A run interrupted by Ctrl-C after its first fold, then the same call again: (reports folder, interrupted exit status and stderr, resumed call)."
+    out = tmp_path_factory.mktemp('reports')
+    rc, err = _interrupt_after_first_fold([*RUN, '--data', demo4, '--out', out], env, Path(env['RAVDESS_EMO_CACHE'])/'folds')
+    return out, rc, err, cli(*RUN, '--data', demo4, '--out', out, env=env)
+
+
+def test_ctrl_c_prints_one_line_and_keeps_the_finished_fold(resumed, env):
+    _, rc, err, _ = resumed
+    assert rc == 130 and 'Traceback' not in err and 'interrupted' in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_interrupted_run_resumes_at_its_first_unfinished_fold(resumed, demo4, env, tmp_path):
+    out, _, _, r = resumed
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'fold 2 of 2' in r.stdout  # the console says where the run is, even with --quiet
+    again = _metrics(out)[-1]
+    assert [f['reused'] for f in again['folds']] == [True, False]  # fold 1 from the store, fold 2 trained
+
+    r = cli(*RUN, '--data', demo4, '--out', tmp_path, '--fresh', env=env)  # uninterrupted, everything trained again
+    assert r.returncode == 0, r.stderr
+    fresh = _metrics(tmp_path)[-1]
+    assert [f['reused'] for f in fresh['folds']] == [False, False]
+    assert [f['metrics'] for f in fresh['folds']] == [f['metrics'] for f in again['folds']]
+    assert fresh['summary']['ua'] == again['summary']['ua']
+
+
+def test_identical_call_is_reused_and_trains_nothing(resumed, demo4, env):
+    out = resumed[0]
+    n_runs = len(list((out/'01_spectrogram_cnn').iterdir()))
+    r = cli(*RUN, '--data', demo4, '--out', out, env=env)
+    assert r.returncode == 0 and 'reused (parameters, corpus and code unchanged)' in r.stdout, r.stdout + r.stderr
+    assert len(list((out/'01_spectrogram_cnn').iterdir())) == n_runs
+    assert 'reused by 1 later identical call(s)' in (out/'summary.md').read_text()
+
+
+def test_fusion_reuses_the_branches_the_experiments_stored(resumed, demo4, env):
+    out = resumed[0]
+    r = cli('run', '04_fusion', '--set', 'branches=[spectrogram]', '--set', 'untrained_ablation=false', '--set', CNN_RECIPE,
+            '--set', 'folds=[1,2]', '--quiet', '--data', demo4, '--out', out, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    own, fusion = _metrics(out)[-1], _metrics(out, '04_fusion')[-1]
+    assert fusion['branch_folds_reused'] == {'spectrogram': [True, True]}
+    assert fusion['variants']['spectrogram alone']['ua'] == own['summary']['ua']
