@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_runner.ipynb #dedb9319
 from __future__ import annotations
-import datetime, hashlib, json, os, shutil, sys, tempfile, threading, time
+import datetime, hashlib, html, json, os, shutil, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,14 +14,15 @@ import yaml
 from .splits import PROTOCOLS
 from .storage import project_dir, write_atomic, write_json
 from .demo import resolve_corpus
-from .metrics import SCALARS
+from .metrics import SCALARS, format_metric
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'PUBLISHED', 'PROTOCOL_ORDER', 'notebook_path', 'available_experiments',
-           'default_experiments', 'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params',
-           'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'to_html', 'watch_folds',
-           'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'write_summary', 'summary_files',
-           'protocol_plan', 'run_experiments']
+__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER', 'THUMBNAILS', 'SORT_SCRIPT',
+           'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters', 'parse_set',
+           'load_config', 'merge_configs', 'resolve_params', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint',
+           'run_key', 'finished_run', 'report_header', 'to_html', 'watch_folds', 'execute', 'summary_table',
+           'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
+           'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -106,7 +107,7 @@ def _kernel_path() -> Path:
     folder = Path(tempfile.gettempdir())/f'ravdess-emo-kernel-{hashlib.sha1(sys.executable.encode()).hexdigest()[:8]}'
     spec = folder/'kernels'/KERNEL/'kernel.json'
     spec.parent.mkdir(parents=True, exist_ok=True)
-    spec.write_text(json.dumps(dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}', '--IPKernelApp.log_level=ERROR',
+    spec.write_text(json.dumps(dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}', '--IPKernelApp.log_level=CRITICAL',
                                           # a kernel shut down mid-cell (Ctrl-C) leaves asyncio tasks pending: not worth a console message
                                           "--IPKernelApp.exec_lines=__import__('logging').getLogger('asyncio').setLevel(50)"],
                                     display_name='ravdess-emo', language='python',
@@ -147,12 +148,40 @@ def finished_run(out:Path, experiment:str, key:str) -> Path|None:
     return None
 
 # %% ../nbs/07_runner.ipynb #78a7edcd
+def report_header(record:dict) -> str:
+    "What a reader needs before any table, as HTML: experiment, corpus, protocol, key metrics with CIs, and the provenance of the run."
+    esc, c, s, g, m = html.escape, record.get('corpus', {}), record.get('summary', {}), record.get('git', {}), record.get('machine', {})
+    facts = [('experiment', record.get('experiment')),
+             ('corpus', f"{c.get('name')} ({c.get('title')}), {c.get('n_files')} files, listing sha256 {str(c.get('listing_sha256'))[:12]}"
+                        + (' (synthetic speech: says nothing about human emotion)' if c.get('synthetic') else '') if c else None),
+             ('protocol', f"{record.get('protocol')}: {record.get('protocol_description')}" if record.get('protocol') else None),
+             ('input · model', ' · '.join(x for x in [record.get('input'), record.get('model')] if x) or None),
+             ('epochs · folds · seed · threads', f"{record.get('epochs')} · {record.get('folds_run')} · {record.get('seed')} · {record.get('threads')}" if 'folds_run' in record else None),
+             *[(k.upper().replace('F1_MACRO', 'macro-F1'), format_metric(s[k])) for k in ('ua', 'wa', 'f1_macro') if k in s]]
+    prov = [('commit', f"{g.get('commit')}" + (' (with uncommitted changes)' if g.get('dirty') else '') if g else None),
+            ('created', record.get('created')),
+            ('machine', f"{m.get('platform')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads, GPU: {m.get('gpu') or 'none'}" if m else None),
+            ('packages', ', '.join(f'{k} {v}' for k, v in record.get('versions', {}).items()) or None)]
+    rows = ''.join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in facts + prov if v is not None)
+    params = esc(json.dumps(record.get('params', {}), indent=1, default=str))
+    return ("<section id='ravdess-emo-header' style='font:14px system-ui,sans-serif;border:1px solid #ccc;padding:1em;margin:1em auto;max-width:70em'>"
+            "<h1 style='margin-top:0'>" + esc(str(record.get('experiment', 'report'))) + "</h1>"
+            f"<table>{rows}</table><details><summary>parameters (reproduce the run from metrics.json alone)</summary><pre>{params}</pre></details></section>")
+
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block html_head_js_requirejs %}{% endblock %}{% block html_head_js_mathjax %}{% endblock %}{% block jupyter_widgets %}{% endblock %}"""  # nothing from a CDN
+
 def to_html(notebook:Path, dest:Path) -> Path:
-    "An HTML copy of an executed notebook without its code cells."
+    "An offline HTML copy of an executed notebook without its code cells, opening with the run's header when its `metrics.json` is beside it."
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     import nbformat
-    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nbformat.read(notebook, as_version=4))
-    dest.write_text(body)
+    exporter = HTMLExporter(extra_loaders=[DictLoader({'ravdess-emo-offline.html.j2': OFFLINE_TEMPLATE})], template_file='ravdess-emo-offline.html.j2',
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    record = _read_json(Path(notebook).parent/'metrics.json')
+    if record and (at := body.find('>', body.find('<body'))) > 0: body = body[:at + 1] + report_header(record) + body[at + 1:]
+    write_atomic(dest, lambda p: Path(p).write_text(body))
     return dest
 
 @contextmanager
@@ -255,12 +284,9 @@ def summary_table(reports:Path) -> pd.DataFrame:
 
 # %% ../nbs/07_runner.ipynb #10859825
 def _cell(row, k) -> str:
-    "mean ± std in percent with the 95% CI where there is one, or a dash."
-    v = row.get(k)
-    if v is None or pd.isna(v): return '–'
-    s, n, lo = row.get(f'{k}_std'), row.get('n_folds'), row.get(f'{k}_ci_low')
-    return (f"{100*v:.1f}" + ('' if s is None or pd.isna(s) or n == 1 else f" ± {100*s:.1f}")
-            + ('' if lo is None or pd.isna(lo) else f" [{100*lo:.1f}–{100*row[f'{k}_ci_high']:.1f}]"))
+    "A summary row's metric as mean ± std [CI] in percent (`format_metric`), or a dash."
+    return format_metric(dict(mean=row.get(k), std=None if row.get('n_folds') == 1 else row.get(f'{k}_std'),
+                              ci=[row.get(f'{k}_ci_low'), row.get(f'{k}_ci_high')] if f'{k}_ci_low' in row else None))
 
 def _text(v, fmt='{}') -> str:
     "A table cell: empty for a missing value."
@@ -307,19 +333,68 @@ def plot_summary(table:pd.DataFrame):
     ax.set_title('newest run of each experiment, corpus and protocol (orange: leaky random70)')
     return fig
 
+THUMBNAILS = ['confusion.png', 'fusion.png', 'results.png', 'confusion_wer.png', 'cross_corpus.png']  # a run's picture for the index, first found
+
+def _thumbnail(reports:Path, row) -> str:
+    "The relative path of a run's confusion-matrix picture, or ''."
+    if row.get('source') != 'this project': return ''
+    found = [f"{row['experiment']}/{row['run_id']}/{n}" for n in THUMBNAILS if (Path(reports)/row['experiment']/row['run_id']/n).exists()]
+    return found[0] if found else ''
+
+SORT_SCRIPT = """
+document.querySelectorAll('table.runs th').forEach((th, i) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up'; th.dataset.dir = up ? 'up' : 'down';
+  const key = r => { const t = r.cells[i].dataset.v ?? r.cells[i].textContent.trim(); const n = parseFloat(t); return isNaN(n) ? t : n; };
+  [...body.rows].sort((a, b) => { const x = key(a), y = key(b); return (x > y ? 1 : x < y ? -1 : 0) * (up ? 1 : -1); }).forEach(r => body.appendChild(r));
+}));
+"""
+
+def index_html(table:pd.DataFrame, reports:Path) -> str:
+    "One page for every run: a table per corpus and protocol, each run linked to its report, with its confusion matrix, beside the published reference rows."
+    esc = html.escape
+    css = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;margin:.5em 0 2em}"
+           "th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}th{cursor:pointer;background:#f4f4f4}"
+           "tr.published td{color:#555;font-style:italic}td.num{text-align:right;white-space:nowrap}img.thumb{height:70px}.note{color:#a40}")
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ravdess-emo: runs</title><style>{css}</style></head><body>",
+             "<h1>ravdess-emo: every run</h1>",
+             "<p>UA and WA: mean ± sample std over the folds run, then the 95% bootstrap CI over test utterances; percent. "
+             "Click a column to sort. Published rows (italic) quote their source; a synthetic corpus says nothing about human speech.</p>"]
+    if (Path(reports)/'summary.png').exists(): parts.append("<img src='summary.png' alt='UA of the newest run of each experiment, corpus and protocol' style='max-width:60em'>")
+    corpus = table.corpus.fillna('').astype(str)
+    for (name, protocol), group in table.assign(corpus=corpus).groupby(['corpus', table.protocol.fillna('')], sort=False):
+        title = PROTOCOLS.get(protocol, protocol or 'corpus checks')
+        parts.append(f"<h2>{esc(name or 'no corpus')} · {esc(protocol or '-')}</h2><p>{esc(title)}</p>")
+        parts.append("<table class='runs'><thead><tr>" + ''.join(f'<th>{h}</th>' for h in
+                     ['experiment', 'input', 'model', 'epochs', 'folds', 'seed', 'UA', 'WA', 'macro-F1', 'confusion', 'report or source', 'notes']) + "</tr></thead><tbody>")
+        for _, r in group.iterrows():
+            ours, thumb = r.get('source') == 'this project', _thumbnail(reports, r)
+            link = (f"<a href='{esc(r['experiment'])}/{esc(r['run_id'])}/report.html'>{esc(r['run_id'])}</a>"
+                    if ours and (Path(reports)/r['experiment']/r['run_id']/'report.html').exists() else esc(r['run_id'] if ours else r['source']))
+            img = f"<img class='thumb' src='{esc(thumb)}' alt='confusion matrix'>" if thumb else ''
+            notes = '; '.join(x for x in [_text(r.get('notes')), '' if not ours or r.get('status') == 'ok' else str(r.get('status'))] if x)
+            cells = [esc(r['experiment']), esc(_text(r.get('input'))), esc(_text(r.get('model'))), _text(r.get('epochs'), '{:.0f}'), esc(_text(r.get('folds'))),
+                     _text(r.get('seed'), '{:.0f}')]
+            parts.append(f"<tr class='{'run' if ours else 'published'}'>" + ''.join(f'<td>{c}</td>' for c in cells)
+                         + ''.join(f"<td class='num' data-v='{'' if pd.isna(r.get(k)) else r.get(k)}'>{esc(_cell(r, k))}</td>" for k in ('ua', 'wa', 'f1_macro'))
+                         + f"<td>{img}</td><td>{link}</td><td class='note'>{esc(notes)}</td></tr>")
+        parts.append("</tbody></table>")
+    parts.append(f"<script>{SORT_SCRIPT}</script></body></html>")
+    return '\n'.join(parts)
+
 def write_summary(reports:Path) -> Path:
-    "Write `summary.csv`, `summary.md` and (when a run has a UA) `summary.png` under `reports`, each atomically; returns the Markdown path."
+    "Write `summary.csv`, `summary.md`, (when a run has a UA) `summary.png`, and `index.html` under `reports`, each atomically; returns the Markdown path."
     import matplotlib.pyplot as plt
     reports = Path(reports); table = summary_table(reports)
     write_atomic(reports/'summary.csv', lambda p: table.to_csv(p, index=False))
     write_atomic(reports/'summary.md', lambda p: Path(p).write_text(summary_markdown(table)))
     if (fig := plot_summary(table)) is not None:
         write_atomic(reports/'summary.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)
+    write_atomic(reports/'index.html', lambda p: Path(p).write_text(index_html(table, reports)))
     return reports/'summary.md'
 
 def summary_files(reports:Path) -> list[Path]:
     "The summary files that exist under `reports`."
-    return [p for p in (Path(reports)/n for n in ('summary.md', 'summary.csv', 'summary.png')) if p.exists()]
+    return [p for p in (Path(reports)/n for n in ('index.html', 'summary.md', 'summary.csv', 'summary.png')) if p.exists()]
 
 # %% ../nbs/07_runner.ipynb #26b2273c
 def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list:

@@ -38,13 +38,17 @@ def progress_bar(iterable=None, disable:bool=False, **kwargs):
     return tqdm(iterable, disable=disable or os.environ.get('RAVDESS_EMO_PROGRESS') == '0', **kwargs)
 
 # %% ../nbs/00_storage.ipynb #a9cac687
+def _umask() -> int:
+    "The process's file-creation mask."
+    mask = os.umask(0); os.umask(mask); return mask
+
 def write_atomic(path:str|Path,  # the file to write
                  write,  # write(tmp_path) writes the content to the temporary path it is given
                 ) -> Path:
     "Write a file through a temporary name beside it and rename it into place: readers never see half a file."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
+    os.close(fd); os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from the user's group
     try: write(tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)

@@ -32,7 +32,7 @@ def _run_dirs(out, exp='01_spectrogram_cnn'):
 
 def test_run_writes_report_metrics_and_summary(first_run):
     out, r = first_run
-    assert f"Summary: {out/'summary.md'}" in r.stdout
+    assert f"{out/'index.html'}" in r.stdout and f"{out/'summary.md'}" in r.stdout  # the console names the page and the summary
     run_dir = _run_dirs(out)[0]
     names = {p.name for p in run_dir.iterdir()}
     assert {'01_spectrogram_cnn.ipynb', 'report.html', 'metrics.json', 'run.json', 'fold1.pt', 'model.pt',

@@ -9,6 +9,8 @@ stamp=".venv/.installed-$(cat settings.ini setup.py | sha1sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing ravdess-emo and its dependencies into .venv (first time: several minutes)..." >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  # the project's kernel, under a clear name, for JupyterLab (`.venv/bin/jupyter lab nbs/`)
+  .venv/bin/python -m ipykernel install --sys-prefix --name ravdess-emo --display-name "Python 3 (ravdess-emo)" >/dev/null
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

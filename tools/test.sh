@@ -3,5 +3,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
+bash tools/browser.sh || exit 1  # Debian's chromium for the browser tests
 export MPLBACKEND=Agg PYTHONHASHSEED=0
 .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"

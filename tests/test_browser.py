@@ -1,0 +1,110 @@
+"The reports page and JupyterLab as a person uses them, in headless Chromium (Debian's, driven by Playwright)."
+import json, os, secrets, shutil, signal, socket, subprocess, time, urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT, cli
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+
+
+@pytest.fixture(scope='module')
+def browser():
+    "Headless Chromium; never downloaded: `tools/browser.sh` installs Debian's."
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "no chromium: run tools/browser.sh"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox'])
+        yield b
+        b.close()
+
+
+def _page(browser):
+    "A page that records every request it makes."
+    page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+    page.requests = []
+    page.on('request', lambda r: page.requests.append(r.url))
+    return page
+
+
+def test_reports_index(browser, demo4, tmp_path):
+    out = tmp_path/'reports'
+    r = cli('run', '00_data', '01_spectrogram_cnn', '--data', demo4, '--out', out, '--set', 'epochs=2', '--set', 'folds=[1]', '--quiet')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{out/'index.html'}" in r.stdout  # the console names the page
+    page = _page(browser)
+    page.goto((out/'index.html').as_uri())
+    runs = sorted(d for d in out.glob('*/*/') if d.is_dir())
+    assert page.locator('tr.run').count() == len(runs) == 2
+    assert page.locator('tr.published').count() >= 3  # the seed's and EmoBox's figures, labelled
+    images = page.evaluate("[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+    assert len(images) >= 2 and all(w > 0 for _, w in images), images  # summary plot and the CNN's confusion matrix
+    links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+    assert len(links) == len(runs) and all(Path(urllib.request.url2pathname(h[len('file://'):])).exists() for h in links), links
+    page.click('tr.run a >> nth=0')  # one click to a report, which opens with what a reader needs
+    header = page.locator('#ravdess-emo-header').inner_text()
+    assert 'corpus' in header and 'commit' in header
+    assert all(u.startswith('file://') for u in page.requests), [u for u in page.requests if not u.startswith('file://')]
+    page.goto((out/'index.html').as_uri()); page.screenshot(path=str(tmp_path/'index.png'), full_page=True)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    "JupyterLab on 127.0.0.1 (a free port, a token) serving a copy of a fast chapter; stopped whatever happens."
+    root = tmp_path/'lab'; root.mkdir()
+    shutil.copy(ROOT/'nbs'/'00c_metrics.ipynb', root)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path/'cfg'), JUPYTER_RUNTIME_DIR=str(tmp_path/'rt'), MPLBACKEND='module://matplotlib_inline.backend_inline')
+    proc = subprocess.Popen([str(BIN/'jupyter'), 'lab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
+                             f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', '--LabApp.news_url=',
+                             '--ServerApp.port_retries=0'], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try: urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=2); break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, 'JupyterLab did not start'
+                time.sleep(0.5)
+        yield f'http://127.0.0.1:{port}', token, root
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try: proc.wait(timeout=20)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+
+
+def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
+    url, token, root = jupyterlab
+    page = _page(browser)
+    page.goto(f'{url}/lab/tree/00c_metrics.ipynb?token={token}')
+    page.wait_for_selector('.jp-Notebook .jp-CodeCell', timeout=90_000)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)  # the kernel is up
+    started = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].some(e => /[*\\d]/.test(e.textContent))"
+    for attempt in range(3):  # Run > Run All Cells, once the notebook has focus and the item is enabled
+        page.locator('.jp-Notebook .jp-Cell').first.click()
+        page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]:not(.lm-mod-disabled)').click(timeout=30_000)
+        try: page.wait_for_function(started, timeout=20_000); break
+        except Exception: page.keyboard.press('Escape')
+    else: page.screenshot(path=str(tmp_path/'not-started.png')); pytest.fail('Run All Cells did not start the notebook')
+    # run all has ended when the last cell has a number or a cell failed (then the rest keep an empty prompt), and the kernel is idle
+    page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
+                                      const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+                                      return idle && p.length > 0 && !p.some(t => t.includes('*')) && (/\\d/.test(p[p.length - 1]) || document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')); }""",
+                           timeout=180_000, polling=500)
+    page.keyboard.press('Control+s'); page.wait_for_timeout(1500)
+    saved = json.loads((root/'00c_metrics.ipynb').read_text())
+    code = [c for c in saved['cells'] if c['cell_type'] == 'code']
+    errors = [o for c in code for o in c['outputs'] if o['output_type'] == 'error']
+    assert not errors, f"{errors[0]['ename']}: {errors[0]['evalue']}"
+    assert all(c['execution_count'] for c in code), [c['source'][:1] for c in code if not c['execution_count']]
+    assert page.locator('.jp-OutputArea-output img').count() >= 1  # a plot rendered
+    assert page.evaluate("[...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.naturalWidth > 0)")
+    assert any('image/png' in o.get('data', {}) for c in code for o in c['outputs'])
+    assert all(u.startswith(url) for u in page.requests), [u for u in page.requests if not u.startswith(url)]  # nothing left the machine
+    page.screenshot(path=str(tmp_path/'jupyterlab.png'))
