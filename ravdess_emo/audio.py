@@ -20,6 +20,8 @@ def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP
                sr:int|None=None,  # target sample rate; None keeps the file's own
               ) -> tuple[np.ndarray, int]:  # (mono float32 samples, sample rate)
     "Read an audio file as mono float32, resampled to `sr`."
+    if not Path(path).exists(): raise CorpusError(f"{path}: no such file")
+    if Path(path).is_dir(): raise CorpusError(f"{path}: is a folder, not an audio file")
     try: y, file_sr = sf.read(str(path), dtype='float32', always_2d=True)
     except Exception as e: raise CorpusError(f"{path}: cannot read audio ({e})") from None
     if len(y) == 0: raise CorpusError(f"{path}: the file holds no audio samples")

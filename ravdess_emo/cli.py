@@ -17,6 +17,7 @@ __all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_predict
 def cmd_demo_data(a) -> int:
     "Synthesize a demo corpus in the RAVDESS layout."
     from ravdess_emo.demo import make_demo_corpus
+    if a.out.exists() and not a.out.is_dir(): raise ValueError(f"{a.out}: exists and is not a folder")
     out = make_demo_corpus(a.out, a.actors, a.seed, a.sr, workers=a.workers)
     print(f"Demo corpus with {a.actors} actors ({a.actors*60} files, {a.sr} Hz) in {out}")
     return 0
@@ -60,6 +61,13 @@ def cmd_bench(a) -> int:
     print(format_bench(rec) + (f"\nJSON: {a.out}" if a.out else ''))
     return 0
 
+def _positive(text:str) -> int:
+    "An argument that must be a whole number of at least 1."
+    try: n = int(text)
+    except ValueError: n = 0
+    if n < 1: raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
+
 def parser() -> argparse.ArgumentParser:
     "The argument parser of `ravdess-emo`."
     p = argparse.ArgumentParser(prog='ravdess-emo', description='Speech emotion recognition on RAVDESS: data, experiments, reports.')
@@ -95,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument('model', type=Path, help='a saved model.pt, or a run folder holding one (run with --set train_final=true)')
     q.add_argument('audio', nargs='+', type=Path, help='WAV, FLAC, OGG or MP3 files, any rate and length')
     q.add_argument('--json', action='store_true', help='one JSON object per line')
-    q.add_argument('--top', type=int, default=3, help='how many emotions to list per file (default 3)')
+    q.add_argument('--top', type=_positive, default=3, help='how many emotions to list per file (default 3)')
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
@@ -115,6 +123,9 @@ def main(argv:list[str]|None=None) -> int:
     try: return a.func(a)
     except (CorpusError, ValueError, FileNotFoundError) as e:
         print(f"ravdess-emo {a.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file system refusal not foreseen above: name the path, never a traceback
+        print(f"ravdess-emo {a.command}: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         logging.getLogger('asyncio').setLevel(logging.CRITICAL)  # the interrupted notebook's pending tasks: no tracebacks at exit

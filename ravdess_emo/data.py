@@ -67,6 +67,7 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat fol
                ) -> Corpus:
     "Every usable speech file under `root`, with what was skipped and what is wrong, by path."
     root = Path(root)
+    if root.is_file(): raise CorpusError(f"{root}: is a file; give the corpus folder (Actor_XX/ folders or WAV files)")
     if not root.is_dir(): raise CorpusError(f"{root}: no such folder")
     paths = sorted(p for p in root.rglob('*') if p.is_file() and not any(q.startswith('.') for q in p.relative_to(root).parts))
     kind = corpus_kind(corpus) if corpus else detect_kind([p.name for p in paths])

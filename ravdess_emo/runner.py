@@ -4,25 +4,25 @@
 
 # %% ../nbs/07_runner.ipynb #dedb9319
 from __future__ import annotations
-import datetime, hashlib, html, json, os, shutil, sys, tempfile, threading, time
+import ast, datetime, hashlib, html, json, os, shutil, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from .corpora import CorpusError
 from .splits import PROTOCOLS
 from .storage import project_dir, write_atomic, write_json
 from .demo import resolve_corpus
-from .metrics import SCALARS, format_metric
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER', 'THUMBNAILS', 'SORT_SCRIPT',
            'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters', 'parse_set',
-           'load_config', 'merge_configs', 'resolve_params', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint',
-           'run_key', 'finished_run', 'report_header', 'to_html', 'watch_folds', 'execute', 'summary_table',
-           'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
-           'run_experiments']
+           'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output', 'check_corpus_for',
+           'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'report_header',
+           'to_html', 'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'index_html',
+           'write_summary', 'summary_files', 'protocol_plan', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -42,9 +42,11 @@ def default_experiments() -> list[str]:
     return [e for e in available_experiments() if e not in ON_REQUEST]
 
 def notebook_parameters(experiment:str) -> dict:
-    "Parameter names of a notebook's `parameters` cell, with their default source text."
-    import papermill as pm
-    return {k: v['default'] for k, v in pm.inspect_notebook(str(notebook_path(experiment))).items()}
+    "Parameter names of a notebook's `parameters` cell (the cell papermill fills), with their default source text."
+    cells = json.loads(notebook_path(experiment).read_text())['cells']
+    src = next((''.join(c['source']) for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])), '')
+    return {node.targets[0].id: ast.get_source_segment(src, node.value) for node in ast.parse(src).body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
 
 # %% ../nbs/07_runner.ipynb #d162047f
 def parse_set(items:list[str]) -> dict:
@@ -53,7 +55,8 @@ def parse_set(items:list[str]) -> dict:
     for item in items or []:
         if '=' not in item: raise ValueError(f"--set expects key=value, got {item!r}")
         key, value = item.split('=', 1)
-        value = yaml.safe_load(value) if value.strip() else None
+        try: value = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError: raise ValueError(f"--set {item}: the value is not valid YAML (quote a string, write lists as [1, 2])") from None
         if '.' in key and key.split('.', 1)[0] in EXPERIMENTS:
             exp, key = key.split('.', 1); out.setdefault(exp, {})[key] = value
         else: out[key] = value
@@ -64,7 +67,10 @@ def load_config(path:str|Path) -> dict:
     path = Path(path)
     if not path.exists() and (project_dir()/'configs'/f'{path}.yaml').exists(): path = project_dir()/'configs'/f'{path}.yaml'
     if not path.exists(): raise FileNotFoundError(f"{path}: no such parameter file (named configs: {', '.join(p.stem for p in (project_dir()/'configs').glob('*.yaml'))})")
-    cfg = yaml.safe_load(path.read_text()) or {}
+    try: cfg = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        raise ValueError(f"{path}" + (f", line {mark.line + 1}, column {mark.column + 1}" if mark else '') + f": not valid YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(cfg, dict): raise ValueError(f"{path}: expected a mapping of parameter names to values")
     return cfg
 
@@ -98,6 +104,46 @@ def resolve_params(experiments:list[str], config:dict,
             raise ValueError(f"unknown parameter(s) {bad} for {e}; its parameters are: {', '.join(known[e])}")
         out[e] = {**{k: v for k, v in glob.items() if k in known[e]}, **own}
     return out
+
+# %% ../nbs/07_runner.ipynb #6700a52d
+def _kind(value) -> str:
+    "A type in words."
+    return {bool: 'true or false', int: 'a whole number', float: 'a number', str: 'a string', list: 'a list', dict: 'a mapping'}.get(type(value), type(value).__name__)
+
+def check_types(experiment:str, params:dict) -> None:
+    "Refuse (ValueError) a parameter whose value has not the type of the notebook's default; a default or value of None passes."
+    defaults = notebook_parameters(experiment)
+    for k, v in params.items():
+        try: d = ast.literal_eval(defaults.get(k, 'None'))
+        except (ValueError, SyntaxError): continue
+        if d is None or v is None: continue
+        ok = (isinstance(v, bool) if isinstance(d, bool) else isinstance(v, int) and not isinstance(v, bool) if isinstance(d, int)
+              else isinstance(v, (int, float)) and not isinstance(v, bool) if isinstance(d, float) else isinstance(v, type(d)))
+        if not ok: raise ValueError(f"{experiment}: parameter {k} should be {_kind(d)} (the notebook's default is {defaults[k]}), got {v!r}")
+
+def check_output(out:Path) -> None:
+    "Refuse (ValueError) a reports folder that is a file or cannot be written."
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out/'.ravdess-emo-write-test', lambda p: Path(p).write_text('ok')).unlink()
+    except OSError as e: raise ValueError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+
+def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
+                     corpus:str|Path) -> None:
+    "Refuse (CorpusError) a corpus folder that is missing or unusable, or too small for a protocol asked for (each fold needs test, validation and training actors)."
+    from ravdess_emo.data import scan_corpus
+    from ravdess_emo.splits import make_folds, select_folds
+    files = scan_corpus(corpus, progress=False).files
+    if not len(files): raise CorpusError(f"{corpus}: no usable audio files (see: ravdess-emo check {corpus})")
+    for (e, p), params in plan.items():
+        if not p: continue
+        n_val = params.get('n_val_actors', 2)
+        folds = select_folds(make_folds(files, p, params.get('seed', 0), n_val, val_size=params.get('val_size', 0.1)), params.get('folds'))
+        empty = [f.name for f in folds if not len(f.train) or not len(f.test) or (p != 'random70' and n_val and not len(f.val))]
+        if not folds or empty:
+            raise CorpusError(f"{corpus}: {files.actor.nunique()} actor(s) are too few for {e} under protocol {p}: fold(s) {empty or 'all'} would lack "
+                              f"test, validation ({n_val}) or training actors; use a larger corpus, fewer validation actors (--set n_val_actors=...) or --protocol random70")
 
 # %% ../nbs/07_runner.ipynb #2b1c8e01
 KERNEL = 'ravdess-emo-python'
@@ -150,6 +196,7 @@ def finished_run(out:Path, experiment:str, key:str) -> Path|None:
 # %% ../nbs/07_runner.ipynb #78a7edcd
 def report_header(record:dict) -> str:
     "What a reader needs before any table, as HTML: experiment, corpus, protocol, key metrics with CIs, and the provenance of the run."
+    from ravdess_emo.metrics import format_metric  # here, not at the top: scikit-learn would slow every command's start
     esc, c, s, g, m = html.escape, record.get('corpus', {}), record.get('summary', {}), record.get('git', {}), record.get('machine', {})
     facts = [('experiment', record.get('experiment')),
              ('corpus', f"{c.get('name')} ({c.get('title')}), {c.get('n_files')} files, listing sha256 {str(c.get('listing_sha256'))[:12]}"
@@ -252,6 +299,7 @@ def _notes(row:dict) -> str:
 
 def _row(run_dir:Path) -> dict|None:
     "The summary row of one run folder."
+    from ravdess_emo.metrics import SCALARS
     info, m = _read_json(run_dir/'run.json'), _read_json(run_dir/'metrics.json')
     if not info and not m: return None
     corpus, params, summary = m.get('corpus', {}), m.get('params') or info.get('params', {}), m.get('summary', {})
@@ -285,6 +333,7 @@ def summary_table(reports:Path) -> pd.DataFrame:
 # %% ../nbs/07_runner.ipynb #10859825
 def _cell(row, k) -> str:
     "A summary row's metric as mean ± std [CI] in percent (`format_metric`), or a dash."
+    from ravdess_emo.metrics import format_metric
     return format_metric(dict(mean=row.get(k), std=None if row.get('n_folds') == 1 else row.get(f'{k}_std'),
                               ci=[row.get(f'{k}_ci_low'), row.get(f'{k}_ci_high')] if f'{k}_ci_low' in row else None))
 
@@ -425,6 +474,9 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     plan = [(e, p) for e in experiments for p in protocol_plan(e, config, protocols)]
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}
+    for (e, p), prm in params.items(): check_types(e, prm)
+    check_output(out)
+    check_corpus_for(params, corpus)
     configs = ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
     if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'  # the kernels inherit it: no fold is loaded from the store
     outcomes, t0 = [], time.time()
