@@ -4,6 +4,7 @@
 
 # %% ../nbs/00_audio.ipynb #80a3973f
 from __future__ import annotations
+import os, struct
 from pathlib import Path
 
 import librosa
@@ -13,7 +14,7 @@ import soundfile as sf
 from .corpora import CorpusError
 
 # %% auto #0
-__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'load_audio', 'audio_properties']
+__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'load_audio', 'wav_layout', 'audio_properties']
 
 # %% ../nbs/00_audio.ipynb #43c8d5fa
 def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP3
@@ -33,10 +34,29 @@ def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP
 MIN_SECONDS = 0.5   # shorter files are reported as problems
 SILENCE_PEAK = 1e-4  # a file whose peak absolute amplitude is below this is reported as silent
 
+def wav_layout(path:Path) -> dict|None:
+    "For a RIFF/WAVE file, the data chunk's size as the header declares it and as the file holds it (bytes), and the bytes per second; None for other formats."
+    with open(path, 'rb') as f:
+        head, size, fmt = f.read(12), os.fstat(f.fileno()).st_size, None
+        if len(head) < 12 or head[:4] != b'RIFF' or head[8:12] != b'WAVE': return None
+        while len(chunk := f.read(8)) == 8:
+            cid, n = chunk[:4], struct.unpack('<I', chunk[4:])[0]
+            if cid == b'fmt ': fmt = f.read(min(n, 16)); f.seek(n - len(fmt) + (n & 1), 1)
+            elif cid == b'data':
+                if fmt is None or len(fmt) < 14: return None
+                sr, block = struct.unpack('<I', fmt[4:8])[0], struct.unpack('<H', fmt[12:14])[0]
+                return dict(declared=n, found=size - f.tell(), block=block, bytes_per_second=sr*block)
+            else: f.seek(n + (n & 1), 1)
+    return None
+
 def audio_properties(path:Path) -> dict:
     "Sample rate, channels, duration and peak level of an audio file; a `CorpusError` if it is unusable."
     try:
         if Path(path).stat().st_size == 0: raise CorpusError(f"{path}: empty file (0 bytes)")
+        w = wav_layout(path)
+        if w and w['declared'] not in (0, 0xFFFFFFFF) and w['found'] + max(w['block'], 1) <= w['declared']:  # 0 and 2^32-1: a streamed file's unknown size
+            raise CorpusError(f"{path}: truncated: its header announces {w['declared']/w['bytes_per_second']:.2f} s of audio ({w['declared']} bytes), "
+                              f"the file holds {max(w['found'], 0)/w['bytes_per_second']:.2f} s ({max(w['found'], 0)} bytes)")
         info = sf.info(str(path))
         y, _ = sf.read(str(path), dtype='float32', always_2d=True)
     except CorpusError: raise

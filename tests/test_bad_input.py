@@ -53,3 +53,15 @@ def test_bad_input_gets_a_clear_answer(world, case, args, status, message):
     assert message in r.stderr, out
     assert 'Traceback' not in out, out
     assert _digests(world['reports']) == before  # the earlier report and summary are untouched
+
+
+def test_truncated_audio_is_a_problem_by_path(world, tmp_path):
+    import shutil
+    corpus = tmp_path/'corpus'; shutil.copytree(world['demo4']/'Actor_01', corpus/'Actor_01')
+    wavs = sorted((corpus/'Actor_01').glob('*.wav'))
+    wavs[0].write_bytes(wavs[0].read_bytes()[:-4000])  # the data chunk shorter than its header says
+    wavs[1].write_bytes(wavs[1].read_bytes()[:44])  # the header alone
+    r = cli('check', corpus)
+    assert r.returncode == 0 and 'Traceback' not in r.stdout + r.stderr, r.stdout + r.stderr  # the other 58 files are usable
+    for w in wavs[:2]: assert f"{w.name}: truncated: its header announces" in r.stdout, r.stdout
+    assert '58 speech files' in r.stdout
