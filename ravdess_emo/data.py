@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #f3a3b2c1
 from __future__ import annotations
-import hashlib, json
+import hashlib, json, re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,8 @@ def _classify(path:Path, kind:CorpusKind, seen:dict) -> tuple[str, str|dict]:
     if why := kind.skip(meta): return 'skip', why
     if path.name in seen: return 'problem', f"{path}: duplicate name (also at {seen[path.name]}); this copy is not used"
     seen[path.name] = path
+    if (folder := re.fullmatch(r'Actor_([0-9]{2})', path.parent.name, re.ASCII)) and 'actor' in meta and int(folder[1]) != meta['actor']:
+        return 'problem', f"{path}: actor {meta['actor']:02d} by its name, but in folder {path.parent.name}; this file is not used"
     try: return 'ok', {**meta, **audio_properties(path), 'path': str(path)}
     except CorpusError as e: return 'problem', str(e)
 
