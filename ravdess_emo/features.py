@@ -13,7 +13,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
+from .storage import cache_root, file_digests, progress_bar, settings_key, write_json, write_npy
 from .audio import load_audio
 
 # %% auto #0
@@ -108,7 +108,7 @@ EXTRACTORS = {'logmel': log_mel, 'mfcc': mfcc, 'png_logmel': partial(seed_png, k
 def _compute_into(fn, settings:dict, path:str, dest:Path) -> None:
     "Compute one feature and write it atomically to `dest` (runs in a worker)."
     arr = fn(path, **settings)
-    write_atomic(dest, lambda t: np.save(open(t, 'wb'), arr))
+    write_npy(dest, arr)
 
 def extract(paths:list,  # audio files
             extractor:str='logmel',  # a name in EXTRACTORS
@@ -122,7 +122,7 @@ def extract(paths:list,  # audio files
     folder = root/'features'/f'{extractor}-{settings_key(extractor, settings, FEATURE_VERSION)}'
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder/'settings.json').exists():
-        write_atomic(folder/'settings.json', lambda t: Path(t).write_text(json.dumps(dict(extractor=extractor, version=FEATURE_VERSION, **settings))))
+        write_json(folder/'settings.json', dict(extractor=extractor, version=FEATURE_VERSION, **settings))
     dests = [folder/f'{d}.npy' for d in file_digests(paths, root)]
     todo = [(str(p), dest) for p, dest in zip(paths, dests) if not dest.exists()]
     if todo:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .storage import cache_root, write_atomic, write_json
+from .storage import cache_root, write_atomic, write_json, write_npy
 
 # %% auto #0
 __all__ = ['STORE_VERSION', 'array_digest', 'code_digest', 'fold_key', 'store_root', 'store_enabled', 'save_fold', 'load_fold']
@@ -59,9 +59,7 @@ def save_fold(key:str, state:dict,  # the trained weights (a state dict)
     "Store one trained fold; its record is written last, so a fold is stored only when it is complete."
     d = store_root()/key
     write_atomic(d/'weights.pt', lambda p: torch.save({k: v.detach().cpu() for k, v in state.items()}, p))
-    def save_npy(p):
-        with open(p, 'wb') as f: np.save(f, np.asarray(test_proba))
-    write_atomic(d/'test_proba.npy', save_npy)
+    write_npy(d/'test_proba.npy', test_proba)
     write_json(d/'fold.json', record)
     return d
 

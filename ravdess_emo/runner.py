@@ -13,7 +13,7 @@ import yaml
 
 from .corpora import CorpusError
 from .splits import PROTOCOLS
-from .storage import project_dir, write_atomic, write_json
+from .storage import project_dir, read_json, write_atomic, write_json
 from .demo import resolve_corpus
 
 # %% auto #0
@@ -189,7 +189,7 @@ def run_key(experiment:str, params:dict) -> str:
 def finished_run(out:Path, experiment:str, key:str) -> Path|None:
     "The newest finished run folder of `experiment` under `out` with this run key, if any."
     for d in sorted((Path(out)/experiment).glob('*/'), reverse=True):
-        info = _read_json(d/'run.json')
+        info = read_json(d/'run.json')
         if info.get('status') == 'ok' and info.get('run_key') == key: return d
     return None
 
@@ -226,7 +226,7 @@ def to_html(notebook:Path, dest:Path) -> Path:
     exporter = HTMLExporter(extra_loaders=[DictLoader({'ravdess-emo-offline.html.j2': OFFLINE_TEMPLATE})], template_file='ravdess-emo-offline.html.j2',
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    record = _read_json(Path(notebook).parent/'metrics.json')
+    record = read_json(Path(notebook).parent/'metrics.json')
     if record and (at := body.find('>', body.find('<body'))) > 0: body = body[:at + 1] + report_header(record) + body[at + 1:]
     write_atomic(dest, lambda p: Path(p).write_text(body))
     return dest
@@ -237,7 +237,7 @@ def watch_folds(run_dir:Path, label:str):
     stop, seen = threading.Event(), set()
     def watch():
         while not stop.wait(1.0):
-            p = _read_json(run_dir/'progress.json')
+            p = read_json(run_dir/'progress.json')
             if not p or p.get('done') or (p.get('fold'), p.get('started')) in seen: continue
             seen.add((p['fold'], p['started'])); k, n, elapsed = p['fold'], p['of'], time.time() - p['started']
             left = f", about {elapsed/(k - 1)*(n - k + 1)/60:.1f} min left" if k > 1 else ''
@@ -284,23 +284,19 @@ PUBLISHED = [  # figures from their sources, shown as reference rows; nothing he
            source='EmoBox, Ma et al., Interspeech 2024: RAVDESS table (UA, 6 folds)')
       for m, ua in [('Whisper large-v3', 0.7532), ('WavLM large', 0.7200), ('HuBERT large', 0.7000)]]]
 
-def _read_json(path:Path) -> dict:
-    "A JSON record, or {} when it is missing or unreadable (a run interrupted while writing)."
-    try: return json.loads(path.read_text())
-    except (OSError, ValueError): return {}
-
-def _notes(row:dict) -> str:
-    "What a reader of a row must not miss."
+def _notes(row:dict, reused:list) -> str:
+    "What a reader of a row must not miss; `reused`: when later identical calls reused the run."
     done, _, total = str(row.get('folds') or '').partition('/')
     notes = ['synthetic corpus' if row.get('synthetic') else '', f"partial: {row['folds']} folds" if total and done != total else '',
              'quick config (demo sizes)' if 'demo' in str(row.get('config', '')).split('+') else '',
-             'notebook defaults (quick)' if row.get('config') == 'notebook defaults' else '']
+             'notebook defaults (quick)' if row.get('config') == 'notebook defaults' else '',
+             f"reused by {len(reused)} later identical call(s)" if reused else '']
     return '; '.join(n for n in notes if n)
 
 def _row(run_dir:Path) -> dict|None:
     "The summary row of one run folder."
     from ravdess_emo.metrics import SCALARS
-    info, m = _read_json(run_dir/'run.json'), _read_json(run_dir/'metrics.json')
+    info, m = read_json(run_dir/'run.json'), read_json(run_dir/'metrics.json')
     if not info and not m: return None
     corpus, params, summary = m.get('corpus', {}), m.get('params') or info.get('params', {}), m.get('summary', {})
     row = dict(experiment=run_dir.parent.name, protocol=m.get('protocol') or params.get('protocol') or '',
@@ -318,8 +314,7 @@ def _row(run_dir:Path) -> dict|None:
         if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
         if s and s.get('ci'): row[f'{k}_ci_low'], row[f'{k}_ci_high'] = s['ci']
     row['n_folds'] = summary.get('n_folds')
-    notes = _notes(row) + (f"{'; ' if _notes(row) else ''}reused by {len(info['reused'])} later identical call(s)" if info.get('reused') else '')
-    return dict(row, notes=notes)
+    return dict(row, notes=_notes(row, info.get('reused', [])))
 
 PROTOCOL_ORDER = ['si6', 'si5', 'si', 'random70', 'xcorpus', '']
 
@@ -485,7 +480,7 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
             label = f"[{i}/{len(plan)}] {e}" + (f" ({p})" if p else '')
             print(f"== {label} on {corpus} ({(time.time() - t0)/60:.1f} min so far)", flush=True)
             if not fresh and (done := finished_run(out, e, run_key(e, params[(e, p)]))):
-                info = _read_json(done/'run.json')
+                info = read_json(done/'run.json')
                 write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
                 outcomes.append(dict(experiment=e, run_dir=done, status='reused', error=None, seconds=0.0))
                 print(f"   reused (parameters, corpus and code unchanged): {done}", flush=True); continue

@@ -11,7 +11,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['project_dir', 'data_dir', 'cache_root', 'progress_bar', 'write_atomic', 'write_json', 'settings_key', 'file_digests']
+__all__ = ['project_dir', 'data_dir', 'cache_root', 'progress_bar', 'write_atomic', 'write_json', 'read_json', 'write_npy',
+           'settings_key', 'file_digests']
 
 # %% ../nbs/00_storage.ipynb #7c6d421f
 def project_dir() -> Path:
@@ -67,6 +68,17 @@ def _jsonable(o):
 def write_json(path:str|Path, obj) -> Path:
     "Write JSON atomically (a temporary file renamed into place); NaN becomes null."
     return write_atomic(path, lambda t: Path(t).write_text(json.dumps(_jsonable(obj), indent=1)))
+
+def read_json(path:str|Path) -> dict:
+    "A JSON record, or {} when it is missing or unreadable (a record someone else is writing, or left half-written by another tool)."
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError): return {}
+
+def write_npy(path:str|Path, arr:np.ndarray) -> Path:
+    "Write an array as `.npy`, atomically."
+    def save(t):
+        with open(t, 'wb') as f: np.save(f, np.asarray(arr))
+    return write_atomic(path, save)
 
 # %% ../nbs/00_storage.ipynb #76c289a6
 def settings_key(name:str,  # what produces the entry: an extractor, a transcription backend, an encoder
