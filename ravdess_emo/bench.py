@@ -16,7 +16,7 @@ import torch
 from .demo import resolve_corpus
 from .data import scan_corpus
 from .features import extract
-from .learner import TrainConfig, _epoch, default_device, environment, set_seed
+from .learner import TrainConfig, _epoch, default_device, environment, set_seed, train_model
 from .storage import write_json
 from .models import make_model
 
@@ -67,16 +67,30 @@ def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|Non
         out[-1]['files'] = out[-2]['files'] = len(ps)
     return out
 
-def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960) -> list[dict]:
-    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays."
+def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> float|None:
+    "Validation UA of EmoCNN trained `epochs` epochs with the default CNN recipe on all actors but the last two, tested on those two."
+    actors = sorted(files.actor.unique())
+    if len(actors) < 3: return None
+    val = files.actor.isin(actors[-2:]).to_numpy(); y = files.label.to_numpy()
+    set_seed(0); net = make_model('emo_cnn', X.shape[1:], **model_kwargs)
+    cfg = TrainConfig(epochs=epochs, optimizer='adamw', schedule='onecycle', lr=3e-3, weight_decay=0.01, select='last', progress=False)
+    net, hist = train_model(net, X[~val], y[~val], X[val], y[val], cfg)
+    return hist[-1]['val_ua']
+
+def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960,
+                   ua_epochs:int=8,  # epochs of the layout comparison's training (0: leave it out)
+                  ) -> list[dict]:
+    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays, in its channels-last layout and the former contiguous one, each with its validation UA."
     out, y = [], files.label.to_numpy()
-    for name, model, extractor, limit in [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200), ('emo_cnn.array', 'emo_cnn', 'logmel', None)]:
+    for name, model, extractor, limit, kw in [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}),
+                                              ('emo_cnn.array.contiguous', 'emo_cnn', 'logmel', None, {'channels_last': False})]:
         X = extract(paths[:limit], extractor, {}, progress=False)
         idx = np.resize(np.arange(len(X)), n_train)  # an epoch of `n_train` files, like an si6 fold of RAVDESS
-        set_seed(0); net = make_model(model, X.shape[1:]).to(default_device())
+        set_seed(0); net = make_model(model, X.shape[1:], **kw).to(default_device())
         opt, gen = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0)
         r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32), gen, default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
+        if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, **kw)
     return out
 
 # %% ../nbs/09_bench.ipynb #3492c565
@@ -95,14 +109,19 @@ def bench_transcription(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]
     return out
 
 def bench_encoder(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]:
-    "Seconds per clip of frozen Whisper encoder features (CTranslate2 tiny.en) at several pad lengths."
+    "Seconds per clip of frozen Whisper encoder states: CTranslate2's last layer (tiny.en) at several pad lengths, and every block through the converted encoder, unpadded (tiny.en, and base when installed)."
     from ravdess_emo.audio import load_audio
-    from ravdess_emo.whisper_encoder import CT2Encoder
+    from ravdess_emo.ct2_whisper import bundled_base_dir
+    from ravdess_emo.whisper_encoder import CT2Encoder, ConvertedEncoder
     audios, out = [load_audio(p, 16000)[0] for p in paths[:n_clips]], []
     for pad in (0.0, 10.0, 30.0):
         enc = CT2Encoder(pad_seconds=pad)
         run = lambda: sum(len(enc(audios[i:i+8])) for i in range(0, len(audios), 8))
         out.append(dict(measure(f'encoder.faster-whisper.tiny-en.pad{int(pad)}', 's/clip', run, repeats), clips=len(audios)))
+    for model in ['tiny.en'] + (['base'] if bundled_base_dir() else []):
+        enc = ConvertedEncoder(model, pad_seconds=0.0)
+        run = lambda: sum(len(enc(audios[i:i+8], enc.layers)) for i in range(0, len(audios), 8))
+        out.append(dict(measure(f"encoder.converted.{model.replace('.', '-')}.every-block.pad0", 's/clip', run, repeats), clips=len(audios)))
     return out
 
 # %% ../nbs/09_bench.ipynb #6a19771e
@@ -174,7 +193,8 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
 
 def format_bench(rec:dict) -> str:
     "The figures as a table."
-    df = pd.DataFrame(rec['figures']).reindex(columns=['name', 'unit', 'median', 'min', 'max', 'n', 'peak_rss_mb', 'trained_folds'])
+    df = pd.DataFrame(rec['figures']).reindex(columns=['name', 'unit', 'median', 'min', 'max', 'n', 'peak_rss_mb', 'val_ua', 'trained_folds'])
+    df['val_ua'] = df.val_ua.map(lambda v: '' if pd.isna(v) else f'{v:.3f}')
     df['trained_folds'] = df.trained_folds.map(lambda t: '' if not isinstance(t, dict) else ', '.join(f'{k} {v}' for k, v in t.items()) or 'none')
     m = rec['machine']
     head = f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {m['cores']} cores, {m['torch_threads']} torch threads, GPU: {m['gpu'] or 'none'}"

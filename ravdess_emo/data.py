@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #f3a3b2c1
 from __future__ import annotations
-import hashlib, json, re
+import errno, hashlib, json, os, re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from .corpora import CorpusError, CorpusKind, corpus_kind, detect_kind
 from .audio import audio_properties
 
 # %% auto #0
-__all__ = ['DEMO_MARKER', 'Corpus', 'scan_corpus', 'listing_checksum', 'check_corpus', 'format_check']
+__all__ = ['DEMO_MARKER', 'Corpus', 'corpus_paths', 'scan_corpus', 'listing_checksum', 'check_corpus', 'format_check']
 
 # %% ../nbs/00_data.ipynb #427cd62b
 DEMO_MARKER = '.ravdess-emo-demo.json'  # written by the demo synthesizer at the top of a demo corpus
@@ -63,6 +63,29 @@ def _table(rows:list[dict]) -> pd.DataFrame:
     extra = [k for k in (rows[0] if rows else {}) if k not in _COMMON + _AUDIO]
     return pd.DataFrame(rows, columns=_COMMON + extra + _AUDIO).sort_values(['actor', 'name'], ignore_index=True)
 
+def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
+    "Every file under `root` (hidden ones aside; symbolic links followed, each folder once), and by path every folder that cannot be read and every broken or looping link."
+    paths, problems, visited = [], [], set()
+    def walk(folder:Path):
+        if (real := folder.resolve()) in visited:
+            problems.append(dict(path=str(folder), problem=f"{folder}: a symbolic link to a folder already scanned (a loop or a second route); its files are counted once")); return
+        visited.add(real)
+        try: entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e: problems.append(dict(path=str(folder), problem=f"{folder}: cannot read this folder ({e.strerror}); its files are not used")); return
+        for e in entries:
+            p = Path(e.path)
+            if e.name.startswith('.'): continue
+            try:
+                if e.is_dir(): walk(p)
+                elif e.is_file(): paths.append(p)
+                elif e.is_symlink(): os.stat(p)  # raises: broken or looping
+                else: problems.append(dict(path=str(p), problem=f"{p}: not a regular file (a pipe, socket or device); not used"))
+            except OSError as err:
+                why = 'a symbolic link that loops' if err.errno == errno.ELOOP else f"a broken symbolic link (to {os.readlink(p)})" if e.is_symlink() else f"unreadable ({err.strerror})"
+                problems.append(dict(path=str(p), problem=f"{p}: {why}; not used"))
+    walk(root)
+    return sorted(paths), problems
+
 def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat folder of WAVs
                 corpus:str|None=None,  # 'ravdess' or 'emodb'; None: recognised from the file names
                 progress:bool=False,  # show a progress bar
@@ -71,9 +94,9 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat fol
     root = Path(root)
     if root.is_file(): raise CorpusError(f"{root}: is a file; give the corpus folder (Actor_XX/ folders or WAV files)")
     if not root.is_dir(): raise CorpusError(f"{root}: no such folder")
-    paths = sorted(p for p in root.rglob('*') if p.is_file() and not any(q.startswith('.') for q in p.relative_to(root).parts))
+    paths, problems = corpus_paths(root)
     kind = corpus_kind(corpus) if corpus else detect_kind([p.name for p in paths])
-    rows, skipped, problems, seen = [], {}, [], {}
+    rows, skipped, seen = [], {}, {}
     for p in progress_bar(paths, desc='scanning', disable=not progress):
         status, what = _classify(p, kind, seen)
         if status == 'ok': rows.append(what)

@@ -100,16 +100,16 @@ def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, r
     return np.clip(y + noise, -1, 1).astype(np.float32)
 
 # %% ../nbs/00_demo.ipynb #3a945458
-def demo_codes(actors) -> list[tuple]:
-    "(emotion, intensity, statement, repetition, actor) codes of a RAVDESS-shaped corpus: 60 per actor, in order."
+def demo_codes(actors, repetitions:int=2) -> list[tuple]:
+    "(emotion, intensity, statement, repetition, actor) codes of a RAVDESS-shaped corpus: 30 per actor and repetition, in order."
     return [(e, i, s, r, a) for a in actors for e in EMOTIONS for i in (1, 2) for s in (1, 2)
-            for r in (1, 2) if not (e == 1 and i == 2)]
+            for r in range(1, repetitions + 1) if not (e == 1 and i == 2)]
 
-def _synthesize_actor(out:str, actor:int, seed:int, sr:int) -> None:
-    "Write one actor's 60 takes into a temporary folder, then rename it to `Actor_XX` (runs in a fresh process)."
+def _synthesize_actor(out:str, actor:int, seed:int, sr:int, repetitions:int=2) -> None:
+    "Write one actor's takes into a temporary folder, then rename it to `Actor_XX` (runs in a fresh process)."
     es, final = Espeak(), Path(out)/f'Actor_{actor:02d}'
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f'.Actor_{actor:02d}-'))
-    for e, i, s, r, a in demo_codes([actor]):
+    for e, i, s, r, a in demo_codes([actor], repetitions):
         rng = np.random.default_rng([seed, e, i, s, r, a])
         y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr)
         sf.write(tmp/f'03-01-{e:02d}-{i:02d}-{s:02d}-{r:02d}-{a:02d}.wav', y, sr, subtype='PCM_16', format='WAV')
@@ -130,29 +130,34 @@ def make_demo_corpus(out:str|Path,  # folder that receives Actor_XX/ folders
                      seed:int=0,  # the same seed gives the same bytes
                      sr:int=16000,  # sample rate of the WAVs (RAVDESS itself is 48000)
                      workers:int|None=None,  # processes; default one per core
-                     progress:bool=True) -> Path:
-    "Synthesize a RAVDESS-shaped demo corpus (60 files per actor) into `out`; a rerun skips finished actors."
+                     progress:bool=True,
+                     repetitions:int=2,  # takes of every line: 2 as in RAVDESS (60 files per actor), or 1 (30: the quick demo)
+                    ) -> Path:
+    "Synthesize a RAVDESS-shaped demo corpus (60 files per actor, 30 with one repetition) into `out`; a rerun skips finished actors."
     if not 1 <= n_actors <= N_ACTORS: raise ValueError(f"n_actors must be between 1 and {N_ACTORS}, got {n_actors}")
+    if repetitions not in (1, 2): raise ValueError(f"repetitions must be 1 or 2 (RAVDESS has 2), got {repetitions}")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out), a, seed, sr) for a in range(1, n_actors+1) if not (out/f'Actor_{a:02d}').exists()]
+    jobs = [(str(out), a, seed, sr, repetitions) for a in range(1, n_actors+1) if not (out/f'Actor_{a:02d}').exists()]
     if jobs:
         with ThreadPoolExecutor(min(workers or os.cpu_count() or 1, len(jobs))) as pool:
             done = pool.map(_actor_in_fresh_process, jobs)
             for _ in progress_bar(done, total=len(jobs), desc='demo corpus (actors)', disable=not progress): pass
-    write_json(out/DEMO_MARKER, dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr))
+    write_json(out/DEMO_MARKER, dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr, repetitions=repetitions))
     return out
 
 # %% ../nbs/00_demo.ipynb #141fa646
-def demo_corpus(n_actors:int=24, seed:int=0, sr:int=16000, progress:bool=False) -> Path:
+def demo_corpus(n_actors:int=24, seed:int=0, sr:int=16000, progress:bool=False, repetitions:int=2) -> Path:
     "The demo corpus with these settings under `data/`, synthesized on first use."
-    name = 'demo' if (n_actors, seed, sr) == (24, 0, 16000) else f'demo-{n_actors}actors-seed{seed}-{sr}hz'
+    name = 'demo' if (n_actors, seed, sr, repetitions) == (24, 0, 16000, 2) else f'demo-{n_actors}actors-seed{seed}-{sr}hz' + ('' if repetitions == 2 else f'-{repetitions}rep')
     out = data_dir()/name
-    if not (out/DEMO_MARKER).exists(): make_demo_corpus(out, n_actors, seed, sr, progress=progress)
+    if not (out/DEMO_MARKER).exists(): make_demo_corpus(out, n_actors, seed, sr, progress=progress, repetitions=repetitions)
     return out
 
-def resolve_corpus(data:str|Path|None=None) -> Path:
+def resolve_corpus(data:str|Path|None=None,
+                   demo:dict|None=None,  # `demo_corpus` settings for the fallback, e.g. {'repetitions': 1} (configs/demo.yaml)
+                  ) -> Path:
     "The corpus to use: `data` if given, else `data/Raw_data` when it holds RAVDESS, else the demo corpus."
     from ravdess_emo.download import has_corpus
     if data: return Path(data)
     raw = data_dir()/'Raw_data'
-    return raw if has_corpus(raw) else demo_corpus(progress=True)
+    return raw if has_corpus(raw) else demo_corpus(progress=True, **(demo or {}))

@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_download.ipynb #a7b189b0
 from __future__ import annotations
-import hashlib, shutil, stat, tempfile, time, urllib.error, urllib.request, zipfile
+import hashlib, json, shutil, stat, tempfile, time, urllib.error, urllib.request, zipfile, zlib
 from pathlib import Path
 
-from .storage import data_dir, progress_bar
+from .storage import data_dir, progress_bar, read_json, write_json
 from .corpora import CorpusError
 
 # %% auto #0
 __all__ = ['RAVDESS_URL', 'RAVDESS_BYTES', 'RAVDESS_MD5', 'md5_of', 'download_file', 'safe_extract', 'has_corpus',
-           'download_ravdess']
+           'ravdess_speech_files', 'missing_files', 'download_ravdess']
 
 # %% ../nbs/00_download.ipynb #7efc7e3c
 RAVDESS_URL = 'https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?download=1'
@@ -27,11 +27,22 @@ def md5_of(path:Path, chunk:int=1<<20) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00_download.ipynb #03746bca
+class _Complete(Exception): "The partial file already holds the whole resource (the server answered 416)."
+
 def _fetch(url:str, part:Path, total:int|None, progress:bool) -> None:
     "Append the rest of `url` to `part`, asking the server to resume from the bytes already there."
     have = part.stat().st_size if part.exists() else 0
     req = urllib.request.Request(url, headers={'Range': f'bytes={have}-'} if have else {})
-    with urllib.request.urlopen(req, timeout=60) as r:
+    try: r = urllib.request.urlopen(req, timeout=60)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # nothing left past `have`: complete when the server's size agrees, else start again
+            size = (e.headers.get('Content-Range') or '').rpartition('/')[2]
+            if size.isdigit() and int(size) == have: raise _Complete() from None
+            part.unlink(); raise ConnectionError(f"the partial file ({have} bytes) does not fit the server's ({size or 'unknown'}); started again") from None
+        if 400 <= e.code < 500 and e.code not in (408, 429):  # the address is wrong or refused: trying again cannot help
+            raise CorpusError(f"{url}: the server answered {e.code} {e.reason}; check the address (--url)") from None
+        raise
+    with r:
         if have and r.status != 206: have = 0  # the server ignored the range: start again
         expected = int(r.headers.get('Content-Length', -1))
         got = 0
@@ -40,6 +51,8 @@ def _fetch(url:str, part:Path, total:int|None, progress:bool) -> None:
             while block := r.read(1 << 20): f.write(block); bar.update(len(block)); got += len(block)
     if got < expected: raise ConnectionError(f"connection closed after {got} of {expected} bytes")
 
+def _source(path:Path) -> Path: return path.with_name(path.name + '.source.json')
+
 def download_file(url:str, dest:str|Path,
                   md5:str|None=None,  # expected MD5; a mismatch deletes the download and raises
                   size:int|None=None,  # expected size in bytes
@@ -47,20 +60,26 @@ def download_file(url:str, dest:str|Path,
                  ) -> Path:
     "Download `url` to `dest`, resuming from `dest.part`, and verify it before it takes its final name."
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists() and (md5 is None or md5_of(dest) == md5): return dest
-    part = dest.with_name(dest.name + '.part')
+    part, wanted = dest.with_name(dest.name + '.part'), dict(url=url, md5=md5, size=size)
+    if dest.exists():  # reused only when it is what was asked for: same checksum, or same address and size
+        if (md5 is not None and md5_of(dest) == md5) or (md5 is None and read_json(_source(dest)) == wanted and size in (None, dest.stat().st_size)): return dest
+        dest.unlink(); _source(dest).unlink(missing_ok=True)
+    if part.exists() and read_json(_source(part)) != wanted: part.unlink()  # a partial file of another download is not resumed
+    write_json(_source(part), wanted)
     for attempt in range(retries):
         try: _fetch(url, part, size, progress); break
+        except _Complete: break
         except (urllib.error.URLError, OSError, TimeoutError) as e:
-            if attempt == retries - 1: raise CorpusError(f"{url}: download failed after {retries} tries ({e}); "
-                                                         f"run again to resume from {part}") from None
+            if attempt == retries - 1:
+                resume = f"run again to resume from {part}" if part.exists() and part.stat().st_size else "run again"
+                raise CorpusError(f"{url}: download failed after {retries} tries ({e}); {resume}") from None
             time.sleep(1)
     got = part.stat().st_size
     if size is not None and got != size:
         part.unlink(); raise CorpusError(f"{url}: got {got} bytes, expected {size}; the partial file was removed, run again")
     if md5 is not None and (h := md5_of(part)) != md5:
         part.unlink(); raise CorpusError(f"{url}: checksum mismatch (md5 {h}, expected {md5}); the download was removed")
-    part.replace(dest)
+    part.replace(dest); _source(part).replace(_source(dest))
     return dest
 
 # %% ../nbs/00_download.ipynb #9158cfe6
@@ -83,7 +102,9 @@ def safe_extract(zip_path:str|Path, to:str|Path) -> list[str]:
         to.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=to, prefix='.extracting-'))
         try:
-            zf.extractall(staging)
+            try: zf.extractall(staging)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:
+                raise CorpusError(f"{zip_path}: the archive is damaged ({e}); nothing was extracted") from None
             for item in staging.iterdir():
                 if not (to/item.name).exists(): item.rename(to/item.name)
                 elif item.is_dir(): shutil.copytree(item, to/item.name, dirs_exist_ok=True)
@@ -96,13 +117,33 @@ def has_corpus(folder:str|Path) -> bool:
     folder = Path(folder)
     return folder.is_dir() and any(p.suffix.lower() == '.wav' and p.name.startswith('03-01-') for p in folder.rglob('*.wav'))
 
+def ravdess_speech_files() -> list[str]:
+    "The 1440 speech files of RAVDESS as its archive holds them (`Actor_XX/name`): 24 actors, 60 files each."
+    return [f'Actor_{a:02d}/03-01-{e:02d}-{i:02d}-{s:02d}-{r:02d}-{a:02d}.wav' for a in range(1, 25) for e in range(1, 9)
+            for i in ((1,) if e == 1 else (1, 2)) for s in (1, 2) for r in (1, 2)]
+
+def missing_files(folder:str|Path,
+                  expected:list|None=None,  # `Actor_XX/name` entries; None: RAVDESS speech's 1440
+                 ) -> list[str]:
+    "The expected files that `folder` lacks (in their Actor_XX folders or flat), or holds empty."
+    folder, expected = Path(folder), expected or ravdess_speech_files()
+    have = {p.name for p in folder.rglob('*.wav') if p.is_file() and p.stat().st_size > 0} if folder.is_dir() else set()
+    return [e for e in expected if e.rpartition('/')[2] not in have]
+
 def download_ravdess(to:str|Path|None=None,  # where the Actor_XX folders go; default data/Raw_data
                      url:str=RAVDESS_URL, md5:str|None=RAVDESS_MD5, size:int|None=RAVDESS_BYTES,
-                     progress:bool=True, keep_zip:bool=False) -> Path:
-    "Download and extract RAVDESS speech into `to`, unless a corpus is already there."
+                     progress:bool=True, keep_zip:bool=False,
+                     expected:list|None=None,  # the files the corpus must hold (`Actor_XX/name`); None: RAVDESS speech's 1440
+                    ) -> Path:
+    "Download and extract RAVDESS speech into `to` unless every file is already there; a partial corpus is completed from the archive."
     to = Path(to) if to else data_dir()/'Raw_data'
-    if has_corpus(to): return to
+    if not (missing := missing_files(to, expected)): return to
     zip_path = download_file(url, to.parent/'downloads'/'Audio_Speech_Actors_01-24.zip', md5, size, progress)
-    safe_extract(zip_path, to)
-    if not keep_zip: zip_path.unlink()
+    try: safe_extract(zip_path, to)  # the archive's files replace any of the same name (a partial corpus is finished)
+    except CorpusError as e:  # a bad archive is never reused
+        zip_path.unlink(missing_ok=True); _source(zip_path).unlink(missing_ok=True)
+        raise CorpusError(f"{e}; the archive was removed: run again to download it afresh") from None
+    if not keep_zip: zip_path.unlink(); _source(zip_path).unlink(missing_ok=True)
+    if still := missing_files(to, expected):
+        raise CorpusError(f"{url}: the archive lacks {len(still)} of the {len(expected or ravdess_speech_files())} expected files (e.g. {still[0]}); is it RAVDESS speech?")
     return to

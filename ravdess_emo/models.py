@@ -52,8 +52,8 @@ class SpecAugment(nn.Module):
 
 # %% ../nbs/00b_models.ipynb #f3109eca
 def _block(cin:int, cout:int) -> nn.Sequential:
-    "3×3 convolution, batch norm, ReLU, 2×2 max-pool."
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
+    "3×3 convolution, batch norm, 2×2 max-pool, ReLU (the same function as ReLU then max-pool, as ReLU is monotonic, on a quarter of the values)."
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.MaxPool2d(2), nn.ReLU(inplace=True))
 
 class EmoCNN(nn.Module):
     "Four conv blocks, mean over frequency, mean and max over time: a 2×width feature, dropout, linear."
@@ -61,15 +61,18 @@ class EmoCNN(nn.Module):
                  width:int=64,  # channels of the last two blocks (the first two have width/4 and width/2)
                  dropout:float=0.3, augment:bool=True,  # SpecAugment masking while training
                  input_hw:tuple|None=None,  # accepted for a uniform interface; any input size works
+                 channels_last:bool=True,  # memory layout of the maps: the same function, faster on CPUs (oneDNN); see `08_bench`
                 ):
         super().__init__()
         c = [in_channels, width//4, width//2, width, width]
         self.augment = SpecAugment() if augment else nn.Identity()
         self.blocks = nn.Sequential(*[_block(c[i], c[i+1]) for i in range(4)])
         self.drop, self.head = nn.Dropout(dropout), nn.Linear(2*width, n_classes)
-        self.feature_dim = 2*width
+        self.feature_dim, self.channels_last = 2*width, channels_last
+        if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, x):
+        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
         h = self.blocks(self.augment(x)).mean(dim=2)  # (batch, width, frames)
         feats = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
         return self.head(self.drop(feats)), feats

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_predict.ipynb #3181d514
 from __future__ import annotations
-import json, math
+import hashlib, json, math, zipfile
 from pathlib import Path
 
 import librosa
@@ -22,8 +22,8 @@ from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
 
 # %% auto #0
-__all__ = ['FORMAT', 'speech_windows', 'window_features', 'train_final_model', 'save_model', 'load_model', 'predict_file',
-           'predict_files', 'format_predictions']
+__all__ = ['FORMAT', 'speech_windows', 'window_features', 'train_final_model', 'weights_digest', 'save_model', 'load_model',
+           'predict_file', 'predict_files', 'format_predictions']
 
 # %% ../nbs/08_predict.ipynb #159ebd3b
 def speech_windows(y:np.ndarray, sr:int, seconds:float, top_db:float=40, hop:float=0.5) -> list[np.ndarray]:
@@ -60,6 +60,14 @@ def train_final_model(X:np.ndarray, files:pd.DataFrame, model_name:str, epochs:i
     model, history = train_model(make_model(model_name, X.shape[1:], len(classes_of(files))), X, files.label.to_numpy(), cfg=TrainConfig(**{**cfg.__dict__, 'epochs': epochs}), desc='final')
     return model, history
 
+def weights_digest(state:dict) -> str:
+    "SHA-256 of a state dict: every tensor's name, dtype, shape and bytes, in name order."
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode()); h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
 def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape:tuple, feature:dict,
                corpus=None,  # the corpus it was trained on: its classes, name and checksum go into the file
                run_record:dict|None=None) -> Path:
@@ -67,7 +75,8 @@ def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape
     meta = dict(format=FORMAT, model=model_name, input_shape=list(input_shape), feature=feature, classes=corpus.classes if corpus else CLASSES,
                 corpus=dict(name=corpus.name, root=str(corpus.root), n_files=len(corpus.files), listing_sha256=listing_checksum(corpus)) if corpus else None,
                 validation=run_record)
-    blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': {k: v.cpu() for k, v in model.state_dict().items()}}
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': state, 'weights_sha256': weights_digest(state)}
     return write_atomic(path, lambda t: torch.save(blob, t))
 
 # %% ../nbs/08_predict.ipynb #049118dd
@@ -76,12 +85,24 @@ def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
     path = Path(path)
     if path.is_dir(): path = path/'model.pt'
     if not path.exists(): raise FileNotFoundError(f"{path}: no saved model (train one with `ravdess-emo run --set train_final=true`)")
+    try:
+        with zipfile.ZipFile(path) as z: bad = z.testzip()  # torch's reader skips the archive's CRCs; check them first
+    except zipfile.BadZipFile: bad = None  # not an archive at all: torch.load says what it is below
+    except OSError as e: raise CorpusError(f"{path}: cannot read the model ({e.strerror or e})") from None
+    if bad: raise CorpusError(f"{path}: the model file is damaged (CRC error in {bad}); train or copy it again")
     try: blob = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise CorpusError(f"{path}: not a ravdess-emo model file ({e})") from None
     if not isinstance(blob, dict) or blob.get('format') != FORMAT: raise CorpusError(f"{path}: not a ravdess-emo model file (format {FORMAT} expected)")
-    meta = json.loads(blob['meta'])
-    model = make_model(meta['model'], tuple(meta['input_shape']), len(meta['classes']))
-    model.load_state_dict(blob['state_dict'])
+    state = blob['state_dict']
+    if 'weights_sha256' in blob and weights_digest(state) != blob['weights_sha256']:
+        raise CorpusError(f"{path}: the model's weights do not match their checksum (the file is damaged); train or copy it again")
+    if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise CorpusError(f"{path}: the model has non-finite weights (NaN or inf in {', '.join(bad[:3])}); it cannot predict")
+    try:
+        meta = json.loads(blob['meta'])
+        model = make_model(meta['model'], tuple(meta['input_shape']), len(meta['classes']))
+        model.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e: raise CorpusError(f"{path}: the model's description and weights do not fit ({str(e).splitlines()[0]})") from None
     return model.eval(), meta
 
 # %% ../nbs/08_predict.ipynb #8a6370be

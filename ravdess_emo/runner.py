@@ -465,7 +465,8 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     config.pop('experiments', None)
     if bad := [e for e in experiments if e not in available_experiments()]:
         raise ValueError(f"unknown experiment(s) {bad}; available: {', '.join(available_experiments())}")
-    corpus = str(Path(data or config.pop('data', None) or resolve_corpus(None)).resolve())
+    demo = config.pop('demo', None)  # the demo corpus's settings, when the run falls back to it
+    corpus = str(Path(data or config.pop('data', None) or resolve_corpus(None, demo)).resolve())
     plan = [(e, p) for e in experiments for p in protocol_plan(e, config, protocols)]
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}

@@ -10,15 +10,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from threadpoolctl import threadpool_limits
 
 from .audio import load_audio
 from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
 from .whisper_rnn import WHISPER_SR, encode_batches, load_ct2_whisper, load_openai_whisper, padded_groups, whisper_log_mel
-from .ct2_whisper import converted_encoder, encoder_layers
+from .ct2_whisper import converted_encoder, encoder_layers, encoder_model_dir, model_name
 
 # %% auto #0
 __all__ = ['FRAMES_PER_SECOND', 'covered_frames', 'pool', 'CT2Encoder', 'OpenAIEncoder', 'ConvertedEncoder', 'make_encoder',
-           'pad_frames', 'encoder_features', 'all_block_features', 'LinearProbe', 'AttentivePooling', 'standardized']
+           'pad_frames', 'encoder_features', 'all_block_features', 'LinearProbe', 'AttentivePooling', 'standardized',
+           'WeightedLayers', 'stacked_layers']
 
 # %% ../nbs/05_whisper_encoder.ipynb #f7f3810a
 FRAMES_PER_SECOND = 50  # Whisper's encoder: one frame per 20 ms
@@ -75,17 +77,20 @@ class OpenAIEncoder:
 class ConvertedEncoder:
     "Whisper's encoder rebuilt in torch from CTranslate2 weights (`05a_ct2_whisper`): every block, any input length."
     backend = 'converted'
-    def __init__(self, model:str|None=None,  # a CTranslate2 Whisper folder; None: the bundled tiny.en
+    def __init__(self, model:str|None=None,  # 'tiny.en', 'base' or a CTranslate2 folder; None: base when installed, else tiny.en
                  pad_seconds:float=0.0):  # zero-pad each clip to this length; 0: the clip alone
         from faster_whisper.feature_extractor import FeatureExtractor
         self.enc, self.model_id = converted_encoder(model)
+        self.name = model_name(encoder_model_dir(model))  # what reports call it
         self.pad_seconds, self.features = pad_seconds, FeatureExtractor(feature_size=self.enc.conv1.in_channels)
         self.layers = list(range(len(self.enc.blocks))) + [-1]
 
     def __call__(self, audios:list[np.ndarray], layers=(-1,)) -> list[dict]:
         out = [None]*len(audios)
         for n, idx in padded_groups([len(a) for a in audios], self.pad_seconds).items():  # a clip's features never depend on its batch
-            hs = encoder_layers(self.enc, torch.from_numpy(whisper_log_mel(self.features, [audios[i] for i in idx], n)))
+            with threadpool_limits(1, 'blas'):  # NumPy's BLAS threads, left spinning, would fight torch's for the cores (3 times slower)
+                mel = whisper_log_mel(self.features, [audios[i] for i in idx], n)
+            hs = encoder_layers(self.enc, torch.from_numpy(mel))
             for k, i in enumerate(idx): out[i] = {l: hs[l][k, :covered_frames(len(audios[i]), hs[l].shape[1])].numpy() for l in layers}
         return out
 
@@ -120,10 +125,10 @@ def encoder_features(paths:list, backend:str='faster-whisper', model:str|None=No
     stored = [np.load(d) for d in dests]
     stack = pad_frames if pooling == 'attentive' else (lambda xs: np.stack(xs).astype(np.float32))
     return ({l: stack([s[str(l)] for s in stored]) for l in layers},
-            dict(backend=backend, model=enc.model_id, pad_seconds=enc.pad_seconds, pooling=pooling, layers=layers, computed=len(todo)))
+            dict(backend=backend, model=enc.model_id, name=getattr(enc, 'name', enc.model_id), pad_seconds=enc.pad_seconds, pooling=pooling, layers=layers, computed=len(todo)))
 
 # %% ../nbs/05_whisper_encoder.ipynb #0f3688b8
-def all_block_features(paths:list, model:str|None=None,  # a CTranslate2 Whisper folder; None: the bundled tiny.en
+def all_block_features(paths:list, model:str|None=None,  # 'tiny.en', 'base' or a CTranslate2 folder; None: base when installed, else tiny.en
                        pad_seconds:float=0.0, pooling:str='mean_std', progress:bool=True) -> tuple[np.ndarray, dict]:
     "Every block's pooled states concatenated (the `converted` backend; the cache is shared with `encoder_features`), and what produced them."
     layers = ConvertedEncoder(model, pad_seconds).layers
@@ -164,3 +169,20 @@ def standardized(X:np.ndarray):
         mu, sd = X[fold.train].mean(0), X[fold.train].std(0) + 1e-6
         return ((X - mu)/sd).astype(np.float32)
     return inputs
+
+class WeightedLayers(nn.Module):
+    "SUPERB's weighted sum of layers (Yang et al. 2021): one learned softmax weight per layer, then a linear probe."
+    def __init__(self, n_layers:int, dim:int, n_classes:int=8):
+        super().__init__()
+        self.layer_logits = nn.Parameter(torch.zeros(n_layers))  # every layer weighs the same at the start
+        self.linear, self.feature_dim = nn.Linear(dim, n_classes), dim
+    def layer_weights(self) -> torch.Tensor: return torch.softmax(self.layer_logits, 0)
+    def forward(self, x):  # (batch, layers, dim), each layer standardised on its own
+        feats = torch.einsum('l,bld->bd', self.layer_weights(), x)
+        return self.linear(feats), feats
+
+def stacked_layers(F:dict,  # {layer: (n, dim) pooled features}
+                   layers:list):
+    "Per fold: these layers' features, each standardised on the fold's training rows, stacked as (n, layers, dim) for `WeightedLayers`."
+    per_layer = [standardized(F[l]) for l in layers]
+    return lambda fold: np.stack([s(fold) for s in per_layer], 1)

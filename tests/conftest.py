@@ -24,12 +24,15 @@ def demo4(tmp_path_factory):
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
-    "Serves `server.payload`; honours Range; breaks off the first response when `server.cut_first`."
+    "Serves `server.payload`; honours Range (416 past its end); breaks off the first response when `server.cut_first`; answers `server.status` when set."
     def log_message(self, *a): pass
     def do_GET(self):
         srv = self.server
         srv.requests += 1
         start = int(self.headers['Range'][6:-1]) if self.headers.get('Range') else 0
+        if srv.status or start >= len(srv.payload) > 0:
+            self.send_response(srv.status or 416); self.send_header('Content-Range', f'bytes */{len(srv.payload)}')
+            self.send_header('Content-Length', '0'); self.end_headers(); return
         body = srv.payload[start:]
         self.send_response(206 if start else 200)
         self.send_header('Content-Length', str(len(body)))
@@ -41,11 +44,11 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    "Start a server on 127.0.0.1 for `payload`; yields a function payload, cut_first -> (url, server)."
+    "Start a server on 127.0.0.1 for `payload`; yields a function payload, cut_first, status -> (url, server)."
     servers = []
-    def start(payload: bytes, cut_first: bool = False):
+    def start(payload: bytes, cut_first: bool = False, status: int | None = None):
         srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _RangeHandler)
-        srv.payload, srv.cut_first, srv.requests = payload, cut_first, 0
+        srv.payload, srv.cut_first, srv.status, srv.requests = payload, cut_first, status, 0
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
         return f'http://127.0.0.1:{srv.server_port}/Audio_Speech_Actors_01-24.zip', srv

