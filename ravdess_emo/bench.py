@@ -158,13 +158,19 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
     return out
 
 def bench_cli(data:Path, repeats:int=3) -> list[dict]:
-    "How long the console script takes to answer: `--help`, and `check` on the corpus (a fresh process each time, imports included)."
+    "How long the console script takes to answer: `--help`, `check` on the corpus, and `predict` on one of its files with a saved EmoCNN (a fresh process each time, imports and model loading included)."
+    from ravdess_emo.models import make_model
+    from ravdess_emo.predict import save_model
     exe, out = str(Path(sys.executable).parent/'ravdess-emo'), []
-    for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)])]:
-        times = []
+    model = Path(tempfile.mkdtemp(prefix='bench-model-'))/'model.pt'  # untrained: the cost of a prediction does not depend on the weights
+    save_model(model, make_model('emo_cnn', (1, 64, 151)), 'emo_cnn', (1, 64, 151), dict(extractor='logmel', settings=dict(seconds=3.0)))
+    one = scan_corpus(data).files.path.iloc[0]
+    for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one])]:
+        times, codes = [], set()
         for _ in range(repeats):
-            t0 = time.time(); subprocess.run([exe, *args], capture_output=True, timeout=600); times.append(time.time() - t0)
-        out.append(dict(name=name, unit='s', median=float(np.median(times)), min=min(times), max=max(times), n=repeats, peak_rss_mb=None))
+            t0 = time.time(); codes.add(subprocess.run([exe, *args], capture_output=True, timeout=600).returncode); times.append(time.time() - t0)
+        out.append(dict(name=name, unit='s', median=float(np.median(times)), min=min(times), max=max(times), n=repeats, peak_rss_mb=None,
+                        status='ok' if codes == {0} else f"exit {sorted(codes)}"))
     return out
 
 # %% ../nbs/09_bench.ipynb #307d41fd

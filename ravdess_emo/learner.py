@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -311,6 +310,7 @@ class Run:
 # %% ../nbs/00d_learner.ipynb #6fbf0bfa
 def plot_histories(folds:list[dict], ax=None):
     "Training loss and validation UA per epoch, one line per fold."
+    import matplotlib.pyplot as plt  # imported on use: commands that plot nothing start faster
     fig, axes = plt.subplots(1, 2, figsize=(10, 3)) if ax is None else (None, ax)
     for f in folds:
         h = pd.DataFrame(f['history'])

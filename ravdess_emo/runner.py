@@ -18,11 +18,11 @@ from .demo import resolve_corpus
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER', 'THUMBNAILS', 'SORT_SCRIPT',
-           'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters', 'parse_set',
-           'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output', 'check_corpus_for',
-           'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'report_header',
-           'to_html', 'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'index_html',
-           'write_summary', 'summary_files', 'protocol_plan', 'run_experiments']
+           'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters',
+           'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output',
+           'check_corpus_for', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run',
+           'report_header', 'to_html', 'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary',
+           'index_html', 'write_summary', 'summary_files', 'protocol_plan', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -450,6 +450,8 @@ def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list
     return chosen
 
 # %% ../nbs/07_runner.ipynb #fae3a8a6
+RUNNER_KEYS = ('demo',)  # config keys for the runner itself, not for notebooks
+
 def run_experiments(experiments:list[str]|None=None,  # names; None: every available experiment but those run on request
                     data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
                     protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says
@@ -460,7 +462,7 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     "Execute experiment notebooks into reports, write the summary; (exit status, summary path)."
     out = Path(out) if out else project_dir()/'reports'
     config = merge_configs(load_config(project_dir()/'configs'/'default.yaml'), *[load_config(f) for f in config_files], parse_set(sets))
-    strict = {k for k in parse_set(sets) if k not in EXPERIMENTS}
+    strict = {k for k in parse_set(sets) if k not in EXPERIMENTS and k not in RUNNER_KEYS}
     experiments = list(experiments or config.pop('experiments', None) or default_experiments())
     config.pop('experiments', None)
     if bad := [e for e in experiments if e not in available_experiments()]:
