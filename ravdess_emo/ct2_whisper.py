@@ -135,7 +135,7 @@ def converted_encoder(model_dir:str|Path|None=None,  # a CTranslate2 Whisper fol
                      ):
     "openai-whisper's `AudioEncoder` with the weights of a CTranslate2 Whisper model (eval mode, float32), and an id of its files."
     import whisper
-    from ravdess_emo.whisper_rnn import NO_MODEL, _fingerprint
+    from ravdess_emo.whisper_rnn import _fingerprint
     model_dir = encoder_model_dir(model_dir)
     model_id = f"{model_dir.name}-{_fingerprint(model_dir)}"
     cached = (root or cache_root())/'converted'/f'whisper-encoder-{model_id}.pt'

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_download.ipynb #a7b189b0
 from __future__ import annotations
-import hashlib, json, shutil, stat, tempfile, time, urllib.error, urllib.request, zipfile, zlib
+import hashlib, shutil, stat, tempfile, time, urllib.error, urllib.request, zipfile, zlib
 from pathlib import Path
 
 from .storage import data_dir, progress_bar, read_json, write_json
