@@ -35,14 +35,20 @@ def simplex_grid(n:int, step:float=0.1) -> list[np.ndarray]:
     k = int(round(1/step))
     return [np.array(c)/k for c in itertools.product(range(k + 1), repeat=n) if sum(c) == k]
 
-def late_fusion_weights(probas:list[np.ndarray], y:np.ndarray, rows:np.ndarray, step:float=0.1) -> np.ndarray:
-    "The weights of a weighted average of branch probabilities that maximise UA on `rows` (validation actors)."
-    def ua(w): return classification_metrics(y[rows], sum(wi*p[rows] for wi, p in zip(w, probas)))['ua']
-    return max(simplex_grid(len(probas), step), key=lambda w: (round(ua(w), 6), -np.abs(w - 1/len(w)).sum()))
+def late_fusion_weights(probas:list[np.ndarray], y:np.ndarray, rows:np.ndarray, step:float=0.1,
+                        objective:str='nll',  # on the validation rows: 'nll' (lowest log-loss of the average) or 'ua' (highest UA)
+                       ) -> np.ndarray:
+    "The weights of a weighted average of branch probabilities chosen on `rows` (validation actors); ties go to the weights nearest uniform."
+    if objective not in ('nll', 'ua'): raise ValueError(f"objective must be 'nll' or 'ua', got {objective!r}")
+    def score(w):
+        p = sum(wi*pb[rows] for wi, pb in zip(w, probas))
+        if objective == 'ua': return classification_metrics(y[rows], p)['ua']
+        return float(np.log(np.clip(p[np.arange(len(rows)), y[rows]], 1e-9, None)).mean())  # mean log-likelihood: higher is better
+    return max(simplex_grid(len(probas), step), key=lambda w: (round(score(w), 6), -np.abs(w - 1/len(w)).sum()))
 
-def late_fusion(probas:list[np.ndarray], y:np.ndarray, fold:Fold, step:float=0.1) -> tuple[np.ndarray, np.ndarray]:
+def late_fusion(probas:list[np.ndarray], y:np.ndarray, fold:Fold, step:float=0.1, objective:str='nll') -> tuple[np.ndarray, np.ndarray]:
     "Test probabilities of the validation-weighted average of branch probabilities, and the weights."
-    w = late_fusion_weights(probas, y, fold.val, step)
+    w = late_fusion_weights(probas, y, fold.val, step, objective)
     return sum(wi*p[fold.test] for wi, p in zip(w, probas)), w
 
 # %% ../nbs/04_fusion.ipynb #adc1d85d
