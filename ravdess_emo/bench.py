@@ -68,12 +68,14 @@ def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|Non
     return out
 
 def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> float|None:
-    "Validation UA of EmoCNN trained `epochs` epochs with the default CNN recipe on all actors but the last two, tested on those two."
+    "Validation UA of EmoCNN trained `epochs` epochs with the default CNN recipe (`configs/default.yaml`'s `cnn_recipe`) on all actors but the last two, tested on those two."
+    from ravdess_emo.runner import load_config
     actors = sorted(files.actor.unique())
     if len(actors) < 3: return None
     val = files.actor.isin(actors[-2:]).to_numpy(); y = files.label.to_numpy()
     set_seed(0); net = make_model('emo_cnn', X.shape[1:], **model_kwargs)
-    cfg = TrainConfig(epochs=epochs, optimizer='adamw', schedule='onecycle', lr=3e-3, weight_decay=0.01, select='last', progress=False)
+    recipe = {k: v for k, v in load_config('default')['cnn_recipe'].items() if k in TrainConfig.__dataclass_fields__}  # the one source of the recipe
+    cfg = TrainConfig(**{**recipe, 'epochs': epochs, 'progress': False})
     net, hist = train_model(net, X[~val], y[~val], X[val], y[val], cfg)
     return hist[-1]['val_ua']
 
