@@ -21,8 +21,9 @@ __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED
            'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters',
            'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output',
            'check_corpus_for', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run',
-           'report_header', 'to_html', 'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary',
-           'index_html', 'write_summary', 'summary_files', 'protocol_plan', 'run_experiments']
+           'report_header', 'skip_uri_grammars', 'to_html', 'watch_folds', 'execute', 'summary_table',
+           'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
+           'plan_runs', 'run_or_reuse', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -218,8 +219,13 @@ def report_header(record:dict) -> str:
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {% block html_head_js_requirejs %}{% endblock %}{% block html_head_js_mathjax %}{% endblock %}{% block jupyter_widgets %}{% endblock %}"""  # nothing from a CDN
 
+def skip_uri_grammars() -> None:
+    "Keep jsonschema (imported by nbformat) from compiling rfc3987-syntax's URI grammars, 2 s per process: notebook validation never checks IRI formats."
+    if 'jsonschema' not in sys.modules: sys.modules.setdefault('rfc3987_syntax', None)
+
 def to_html(notebook:Path, dest:Path) -> Path:
     "An offline HTML copy of an executed notebook without its code cells, opening with the run's header when its `metrics.json` is beside it."
+    skip_uri_grammars()
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     import nbformat
@@ -251,6 +257,7 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True,
             label:str='',  # how the console names this run in fold progress lines
            ) -> dict:
     "Run one experiment notebook into `out/<experiment>/<run-id>/`; the outcome, never an exception for a failed cell (Ctrl-C leaves `interrupted`)."
+    skip_uri_grammars()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     params, key = dict(params), run_key(experiment, params)
@@ -393,7 +400,9 @@ document.querySelectorAll('table.runs th').forEach((th, i) => th.addEventListene
 }));
 """
 
-def index_html(table:pd.DataFrame, reports:Path) -> str:
+def index_html(table:pd.DataFrame, reports:Path,
+               extra:str='',  # HTML sections after the runs (the sweep views)
+              ) -> str:
     "One page for every run: a table per corpus and protocol, each run linked to its report, with its confusion matrix, beside the published reference rows."
     esc = html.escape
     css = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;margin:.5em 0 2em}"
@@ -422,18 +431,20 @@ def index_html(table:pd.DataFrame, reports:Path) -> str:
                          + ''.join(f"<td class='num' data-v='{'' if pd.isna(r.get(k)) else r.get(k)}'>{esc(_cell(r, k))}</td>" for k in ('ua', 'wa', 'f1_macro'))
                          + f"<td>{img}</td><td>{link}</td><td class='note'>{esc(notes)}</td></tr>")
         parts.append("</tbody></table>")
-    parts.append(f"<script>{SORT_SCRIPT}</script></body></html>")
+    parts.append(f"{extra}<script>{SORT_SCRIPT}</script></body></html>")
     return '\n'.join(parts)
 
 def write_summary(reports:Path) -> Path:
-    "Write `summary.csv`, `summary.md`, (when a run has a UA) `summary.png`, and `index.html` under `reports`, each atomically; returns the Markdown path."
+    "Write `summary.csv`, `summary.md`, (when a run has a UA) `summary.png`, and `index.html` under `reports`, each atomically, with the sweep views; returns the Markdown path."
     import matplotlib.pyplot as plt
+    from ravdess_emo.sweep import sweep_views  # here: the sweep chapter builds on this one
     reports = Path(reports); table = summary_table(reports)
+    sweeps_md, sweeps_html = sweep_views(reports)
     write_atomic(reports/'summary.csv', lambda p: table.to_csv(p, index=False))
-    write_atomic(reports/'summary.md', lambda p: Path(p).write_text(summary_markdown(table)))
+    write_atomic(reports/'summary.md', lambda p: Path(p).write_text(summary_markdown(table) + sweeps_md))
     if (fig := plot_summary(table)) is not None:
         write_atomic(reports/'summary.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)
-    write_atomic(reports/'index.html', lambda p: Path(p).write_text(index_html(table, reports)))
+    write_atomic(reports/'index.html', lambda p: Path(p).write_text(index_html(table, reports, sweeps_html)))
     return reports/'summary.md'
 
 def summary_files(reports:Path) -> list[Path]:
@@ -452,15 +463,12 @@ def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list
 # %% ../nbs/07_runner.ipynb #fae3a8a6
 RUNNER_KEYS = ('demo',)  # config keys for the runner itself, not for notebooks
 
-def run_experiments(experiments:list[str]|None=None,  # names; None: every available experiment but those run on request
-                    data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
-                    protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says
-                    config_files:list=(), sets:list[str]=(),  # -f files and --set items
-                    out:str|Path|None=None, progress:bool=True,
-                    fresh:bool=False,  # execute every experiment and train every fold again, whatever is stored
-                   ) -> tuple[int, Path]:
-    "Execute experiment notebooks into reports, write the summary; (exit status, summary path)."
-    out = Path(out) if out else project_dir()/'reports'
+def plan_runs(experiments:list[str]|None=None,  # names; None: every available experiment but those run on request
+              data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
+              protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says
+              config_files:list=(), sets:list[str]=(),  # -f files and --set items
+             ) -> tuple[dict, str, list]:
+    "The runs a call asks for, checked before any kernel starts: ({(experiment, protocol): parameters}, corpus path, config names)."
     config = merge_configs(load_config(project_dir()/'configs'/'default.yaml'), *[load_config(f) for f in config_files], parse_set(sets))
     strict = {k for k in parse_set(sets) if k not in EXPERIMENTS and k not in RUNNER_KEYS}
     experiments = list(experiments or config.pop('experiments', None) or default_experiments())
@@ -473,22 +481,38 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}
     for (e, p), prm in params.items(): check_types(e, prm)
-    check_output(out)
     check_corpus_for(params, corpus)
-    configs = ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
+    return params, corpus, ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
+
+def run_or_reuse(experiment:str, params:dict, out:Path, configs:list=(), progress:bool=True,
+                 fresh:bool=False,  # execute even when a finished run with the same key exists
+                 label:str='') -> dict:
+    "One run: the newest finished run with the same parameters, corpus and code is reused (and marked so), else the notebook is executed."
+    if not fresh and (done := finished_run(out, experiment, run_key(experiment, params))):
+        info = read_json(done/'run.json')
+        write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
+        return dict(experiment=experiment, run_dir=done, status='reused', error=None, seconds=0.0)
+    return execute(experiment, params, out, progress, configs, label)
+
+def run_experiments(experiments:list[str]|None=None,  # names; None: every available experiment but those run on request
+                    data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
+                    protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says
+                    config_files:list=(), sets:list[str]=(),  # -f files and --set items
+                    out:str|Path|None=None, progress:bool=True,
+                    fresh:bool=False,  # execute every experiment and train every fold again, whatever is stored
+                   ) -> tuple[int, Path]:
+    "Execute experiment notebooks into reports, write the summary; (exit status, summary path)."
+    out = Path(out) if out else project_dir()/'reports'
+    params, corpus, configs = plan_runs(experiments, data, protocols, config_files, sets)
+    check_output(out)
     if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'  # the kernels inherit it: no fold is loaded from the store
     outcomes, t0 = [], time.time()
     try:
-        for i, (e, p) in enumerate(plan, 1):
-            label = f"[{i}/{len(plan)}] {e}" + (f" ({p})" if p else '')
+        for i, (e, p) in enumerate(params, 1):
+            label = f"[{i}/{len(params)}] {e}" + (f" ({p})" if p else '')
             print(f"== {label} on {corpus} ({(time.time() - t0)/60:.1f} min so far)", flush=True)
-            if not fresh and (done := finished_run(out, e, run_key(e, params[(e, p)]))):
-                info = read_json(done/'run.json')
-                write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
-                outcomes.append(dict(experiment=e, run_dir=done, status='reused', error=None, seconds=0.0))
-                print(f"   reused (parameters, corpus and code unchanged): {done}", flush=True); continue
-            outcomes.append(execute(e, params[(e, p)], out, progress, configs, label))
-            o = outcomes[-1]
+            outcomes.append(o := run_or_reuse(e, params[(e, p)], out, configs, progress, fresh, label))
+            if o['status'] == 'reused': print(f"   reused (parameters, corpus and code unchanged): {o['run_dir']}", flush=True); continue
             print(f"   {o['status']} in {o['seconds']:.0f} s: {o['run_dir']}" + (f"\n   failed at cell {o['error']['cell']}: {o['error']['ename']}: {o['error']['evalue'][:300]}" if o['error'] else ''), flush=True)
     finally:
         summary = write_summary(out)
