@@ -10,15 +10,15 @@ from pathlib import Path
 
 import librosa
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
 from .storage import cache_root, file_digests, progress_bar, settings_key, write_json, write_npy
 from .audio import load_audio
 
 # %% auto #0
-__all__ = ['FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc', 'seed_picture',
-           'seed_png_of', 'seed_png', 'extract']
+__all__ = ['OPENSMILE_SETS', 'FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc',
+           'seed_picture', 'seed_png_of', 'seed_png', 'opensmile_extractor', 'opensmile_functionals', 'extract']
 
 # %% ../nbs/00a_features.ipynb #d670d8d9
 def _centre(y:np.ndarray, n:int) -> np.ndarray:
@@ -99,10 +99,32 @@ def seed_png(path:str|Path, kind:str='logmel', sr:int=22050, **kwargs) -> np.nda
     "The seed's image input for a file: `librosa.load(sr=22050)` of the whole clip, then `seed_png_of`."
     return seed_png_of(load_audio(path, sr)[0], sr, kind, **kwargs)
 
+# %% ../nbs/00a_features.ipynb #62847e25
+OPENSMILE_SETS = {'egemaps': 'eGeMAPSv02', 'compare': 'ComParE_2016'}  # extractor name -> openSMILE feature set
+
+def opensmile_extractor(feature_set:str='eGeMAPSv02'):
+    "openSMILE's functionals extractor for a feature set (cached per process); a clear error when the optional extra is not installed."
+    if feature_set not in OPENSMILE_SETS.values(): raise ValueError(f"unknown openSMILE feature set {feature_set!r}; one of {', '.join(OPENSMILE_SETS.values())}")
+    if feature_set not in _SMILES:
+        try: import opensmile
+        except ImportError: raise ValueError("openSMILE features need the optional [opensmile] extra: bash tools/setup.sh opensmile "
+                                             "(its licence allows research and education use only)") from None
+        _SMILES[feature_set] = opensmile.Smile(feature_set=opensmile.FeatureSet[feature_set], feature_level=opensmile.FeatureLevel.Functionals)
+    return _SMILES[feature_set]
+_SMILES = {}
+
+def opensmile_functionals(path:str|Path, feature_set:str='eGeMAPSv02',
+                          sr:int=16000,  # the file is read (mono) and resampled to this rate first
+                         ) -> np.ndarray:  # (n_features,) float32
+    "openSMILE's utterance-level functionals of one audio file."
+    y, sr = load_audio(path, sr)
+    return opensmile_extractor(feature_set).process_signal(y, sr).to_numpy()[0].astype(np.float32)
+
 # %% ../nbs/00a_features.ipynb #796666d0
 FEATURE_VERSION = 2  # raised whenever an extractor's output changes: part of every cache key
 EXTRACTORS = {'logmel': log_mel, 'mfcc': mfcc, 'png_logmel': partial(seed_png, kind='logmel'),
-              'png_mfcc': partial(seed_png, kind='mfcc')}
+              'png_mfcc': partial(seed_png, kind='mfcc'),
+              **{name: partial(opensmile_functionals, feature_set=fs) for name, fs in OPENSMILE_SETS.items()}}
 
 # %% ../nbs/00a_features.ipynb #6932c40e
 def _compute_into(fn, settings:dict, path:str, dest:Path) -> None:
@@ -128,7 +150,9 @@ def extract(paths:list,  # audio files
     if todo:
         n = 1 if len(todo) < 32 else min(workers or os.cpu_count() or 1, len(todo))
         jobs = (delayed(_compute_into)(EXTRACTORS[extractor], settings, p, dest) for p, dest in todo)
-        with threadpool_limits(1):  # one BLAS thread, as in loky's workers: the same bytes whether 1 or 1000 files are computed
+        # one BLAS thread, as in loky's workers: the same bytes whether 1 or 1000 files are computed; idle workers exit after 10 s
+        # (loky's default is 300 s), so that a run interrupted while extracting leaves no process behind for long
+        with threadpool_limits(1), parallel_config('loky', idle_worker_timeout=10):
             done = Parallel(n_jobs=n, return_as='generator_unordered', batch_size=8)(jobs)
             for _ in progress_bar(done, total=len(todo), desc=f'{extractor} features', disable=not progress): pass
     return np.stack([np.load(d) for d in dests])

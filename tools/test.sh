@@ -2,7 +2,7 @@
 # The project's tests: every notebook under nbdev_test (one pytest item each) and the pytest suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh || exit 1
+bash tools/setup.sh opensmile || exit 1  # the optional openSMILE branch is tested too
 bash tools/browser.sh || exit 1  # Debian's chromium for the browser tests
 export MPLBACKEND=Agg PYTHONHASHSEED=0
 .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
