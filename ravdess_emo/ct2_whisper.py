@@ -151,13 +151,13 @@ def converted_encoder(model_dir:str|Path|None=None,  # a CTranslate2 Whisper fol
 # %% ../nbs/05a_ct2_whisper.ipynb #6a3d14c8
 @torch.no_grad()
 def encoder_layers(enc, mel:torch.Tensor,  # (batch, n_mels, frames): Whisper log-mel frames, an even count
-                  ) -> dict[int, torch.Tensor]:
-    "Hidden states {i: after block i (0-based), -1: the final layer-normed output}, each (batch, frames/2, dim)."
+                  ) -> dict[int|str, torch.Tensor]:
+    "Hidden states {'embedding': the blocks' input (convolutions + positions), i: after block i (0-based), -1: the final layer-normed output}, each (batch, frames/2, dim)."
     import torch.nn.functional as F
     x = F.gelu(enc.conv2(F.gelu(enc.conv1(mel)))).permute(0, 2, 1)
     if x.shape[1] > len(enc.positional_embedding): raise ValueError(f"input of {x.shape[1]} encoder frames; the model takes at most {len(enc.positional_embedding)} (30 s)")
     x = x + enc.positional_embedding[:x.shape[1]]
-    out = {}
+    out = {'embedding': x}
     for i, block in enumerate(enc.blocks): x = block(x); out[i] = x
     out[-1] = enc.ln_post(x)
     return out

@@ -19,8 +19,8 @@ from .ct2_whisper import converted_encoder, encoder_layers, encoder_model_dir, m
 
 # %% auto #0
 __all__ = ['FRAMES_PER_SECOND', 'covered_frames', 'pool', 'CT2Encoder', 'OpenAIEncoder', 'ConvertedEncoder', 'make_encoder',
-           'pad_frames', 'encoder_features', 'all_block_features', 'LinearProbe', 'AttentivePooling', 'standardized',
-           'WeightedLayers', 'stacked_layers']
+           'pad_frames', 'encoder_features', 'block_layers', 'all_block_features', 'LinearProbe', 'AttentivePooling',
+           'standardized', 'WeightedLayers', 'stacked_layers']
 
 # %% ../nbs/05_whisper_encoder.ipynb #f7f3810a
 FRAMES_PER_SECOND = 50  # Whisper's encoder: one frame per 20 ms
@@ -83,7 +83,7 @@ class ConvertedEncoder:
         self.enc, self.model_id = converted_encoder(model)
         self.name = model_name(encoder_model_dir(model))  # what reports call it
         self.pad_seconds, self.features = pad_seconds, FeatureExtractor(feature_size=self.enc.conv1.in_channels)
-        self.layers = list(range(len(self.enc.blocks))) + [-1]
+        self.layers = ['embedding', *range(len(self.enc.blocks)), -1]  # the blocks' input, every block, the final output
 
     def __call__(self, audios:list[np.ndarray], layers=(-1,)) -> list[dict]:
         out = [None]*len(audios)
@@ -128,12 +128,16 @@ def encoder_features(paths:list, backend:str='faster-whisper', model:str|None=No
             dict(backend=backend, model=enc.model_id, name=getattr(enc, 'name', enc.model_id), pad_seconds=enc.pad_seconds, pooling=pooling, layers=layers, computed=len(todo)))
 
 # %% ../nbs/05_whisper_encoder.ipynb #0f3688b8
+def block_layers(layers:list) -> list:
+    "The encoder blocks among an encoder's layers (what 'all' concatenates): not the embedding, not the final output; [-1] when that is all there is."
+    return [l for l in layers if isinstance(l, int) and l >= 0] or [-1]
+
 def all_block_features(paths:list, model:str|None=None,  # 'tiny.en', 'base' or a CTranslate2 folder; None: base when installed, else tiny.en
                        pad_seconds:float=0.0, pooling:str='mean_std', progress:bool=True) -> tuple[np.ndarray, dict]:
     "Every block's pooled states concatenated (the `converted` backend; the cache is shared with `encoder_features`), and what produced them."
     layers = ConvertedEncoder(model, pad_seconds).layers
     F, info = encoder_features(paths, 'converted', model, pad_seconds, layers, pooling, progress=progress)
-    return np.concatenate([F[l] for l in layers if l != -1], axis=-1), info
+    return np.concatenate([F[l] for l in block_layers(layers)], axis=-1), info
 
 # %% ../nbs/05_whisper_encoder.ipynb #29cd0600
 class LinearProbe(nn.Module):
