@@ -412,6 +412,7 @@ def index_html(table:pd.DataFrame, reports:Path,
              "<h1>ravdess-emo: every run</h1>",
              "<p>UA and WA: mean ± sample std over the folds run, then the 95% bootstrap CI over test utterances; percent. "
              "Click a column to sort. Published rows (italic) quote their source; a synthetic corpus says nothing about human speech.</p>"]
+    if extra: parts.append("<p>Sweeps (grids of runs, mean ± std over seeds): <a href='#sweeps'>at the end of this page</a>.</p>")
     if (Path(reports)/'summary.png').exists(): parts.append("<img src='summary.png' alt='UA of the newest run of each experiment, corpus and protocol' style='max-width:60em'>")
     corpus = table.corpus.fillna('').astype(str)
     for (name, protocol), group in table.assign(corpus=corpus).groupby(['corpus', table.protocol.fillna('')], sort=False):

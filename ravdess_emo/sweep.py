@@ -20,12 +20,14 @@ __all__ = ['SPEC_KEYS', 'METRICS', 'parse_values', 'parse_grid', 'Point', 'sweep
            'connect', 'sweep_progress', 'point_label', 'run_sweep', 'sweep_table', 'sweep_markdown', 'sweep_html',
            'plot_sweep', 'sweep_views']
 
-# %% ../nbs/11_sweep.ipynb #e721ac01
+# %% ../nbs/11_sweep.ipynb #8ed25b4d
 def parse_values(text:str) -> list:
     "The values of one grid axis: a YAML list (`[1, [2, 3]]`) or comma-separated YAML scalars (`mean,mean_std`)."
-    try: values = yaml.safe_load(text) if text.strip().startswith('[') else [yaml.safe_load(v) for v in text.split(',')]
+    listed = text.strip().startswith('[')
+    if not listed and any(not v.strip() for v in text.split(',')): raise ValueError(f"--grid: {text!r} has an empty value (write null for None)")
+    try: values = yaml.safe_load(text) if listed else [yaml.safe_load(v) for v in text.split(',')]
     except yaml.YAMLError: raise ValueError(f"--grid: {text!r} is not a YAML list or comma-separated values") from None
-    if not isinstance(values, list) or not values or any(v is None for v in values): raise ValueError(f"--grid: {text!r} has an empty value")
+    if not isinstance(values, list) or not values: raise ValueError(f"--grid: {text!r} has no value")
     return values
 
 def parse_grid(items:list[str]) -> dict:
@@ -338,4 +340,4 @@ def sweep_views(reports:Path) -> tuple[str, str]:
             write_atomic(folder/'ua.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)
             picture = f"sweeps/{folder.name}/ua.png"
         mds.append(md); htmls.append(sweep_html(record, table, picture))
-    return ('\n# Sweeps\n\n' + '\n'.join(mds) if mds else ''), ('<h1>Sweeps</h1>' + '\n'.join(htmls) if htmls else '')
+    return ('\n# Sweeps\n\n' + '\n'.join(mds) if mds else ''), ("<h1 id='sweeps'>Sweeps</h1>" + '\n'.join(htmls) if htmls else '')
