@@ -23,7 +23,7 @@ __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED
            'check_corpus_for', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run',
            'report_header', 'skip_uri_grammars', 'to_html', 'watch_folds', 'execute', 'summary_table',
            'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
-           'plan_runs', 'run_or_reuse', 'run_experiments']
+           'plan_runs', 'reuse_finished', 'run_or_reuse', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -485,13 +485,18 @@ def plan_runs(experiments:list[str]|None=None,  # names; None: every available e
     check_corpus_for(params, corpus)
     return params, corpus, ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
 
+def reuse_finished(out:Path, experiment:str, key:str) -> Path|None:
+    "The finished run with this run key, marked as reused by one more call (the summary counts them); None when there is none."
+    if done := finished_run(out, experiment, key):
+        info = read_json(done/'run.json')
+        write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
+    return done
+
 def run_or_reuse(experiment:str, params:dict, out:Path, configs:list=(), progress:bool=True,
                  fresh:bool=False,  # execute even when a finished run with the same key exists
                  label:str='') -> dict:
     "One run: the newest finished run with the same parameters, corpus and code is reused (and marked so), else the notebook is executed."
-    if not fresh and (done := finished_run(out, experiment, run_key(experiment, params))):
-        info = read_json(done/'run.json')
-        write_json(done/'run.json', dict(info, reused=[*info.get('reused', []), datetime.datetime.now().isoformat(timespec='seconds')]))
+    if not fresh and (done := reuse_finished(out, experiment, run_key(experiment, params))):
         return dict(experiment=experiment, run_dir=done, status='reused', error=None, seconds=0.0)
     return execute(experiment, params, out, progress, configs, label)
 
