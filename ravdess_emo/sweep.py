@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .metrics import format_metric
 from .runner import check_output, notebook_parameters, plan_runs, reuse_finished, run_key, run_or_reuse
 from .storage import project_dir, read_json, write_atomic, write_json
 
@@ -264,12 +265,10 @@ def sweep_table(record:dict) -> pd.DataFrame:
     table['validation_pick'] = best & ~best.groupby([table.experiment, table.protocol, table.corpus]).cumsum().gt(1)  # the first of tied picks
     return table[cols]
 
-# %% ../nbs/11_sweep.ipynb #7d35e34a
+# %% ../nbs/11_sweep.ipynb #12e97485
 def _pm(row, k) -> str:
-    "mean ± std over seeds in percent; no ± for one seed; a dash when missing."
-    m, s = row.get(k), row.get(f'{k}_std')
-    if m is None or m != m: return '–'
-    return f"{100*m:.1f}" + (f" ± {100*s:.1f}" if s == s and s is not None and row.get('seeds', 1) > 1 else '')
+    "mean ± std over seeds in percent (`format_metric`); no ± for one seed."
+    return format_metric(dict(mean=row.get(k), std=row.get(f'{k}_std') if row.get('seeds', 1) > 1 else None))
 
 def _describe(record:dict) -> str:
     "One sentence: the grid, the seeds, where it ran, what it reused."
