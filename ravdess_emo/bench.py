@@ -17,7 +17,7 @@ from .demo import resolve_corpus
 from .data import scan_corpus
 from .features import extract
 from .learner import TrainConfig, _epoch, default_device, environment, set_seed, train_model
-from .storage import write_json
+from .storage import read_json, write_json
 from .models import make_model
 
 # %% auto #0
@@ -58,13 +58,14 @@ FEATURES = {'logmel.array': ('logmel', {}), 'mfcc.array': ('mfcc', {}), 'logmel.
 def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|None=None) -> list[dict]:
     "Files per second of each feature extractor, cold (empty cache) and warm (cache hit)."
     out = []
-    for name, (extractor, settings) in FEATURES.items():
-        ps = paths[:png_files] if 'png' in name else paths
-        root = [None]
-        def fresh(): root[0] = Path(tempfile.mkdtemp(prefix='bench-cache-'))
-        out.append(measure(f'features.{name}.cold', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats, fresh))
-        out.append(measure(f'features.{name}.warm', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats))
-        out[-1]['files'] = out[-2]['files'] = len(ps)
+    with tempfile.TemporaryDirectory(prefix='bench-cache-') as tmp:  # every cache it fills is removed at the end
+        for name, (extractor, settings) in FEATURES.items():
+            ps = paths[:png_files] if 'png' in name else paths
+            root = [None]
+            def fresh(): root[0] = Path(tempfile.mkdtemp(dir=tmp))
+            out.append(measure(f'features.{name}.cold', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats, fresh))
+            out.append(measure(f'features.{name}.warm', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats))
+            out[-1]['files'] = out[-2]['files'] = len(ps)
     return out
 
 def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> float|None:
@@ -137,26 +138,36 @@ def _trained_folds(reports:Path, since:float) -> dict:
         out[rec['experiment']] = out.get(rec['experiment'], 0) + n
     return out
 
+def _reuse_counts(reports:Path) -> dict:
+    "Every run folder under `reports`, with the number of later calls that reused it."
+    return {d: len(read_json(d/'run.json').get('reused', [])) for d in Path(reports).glob('*/*/') if (d/'run.json').exists()}
+
+def _call_runs(before:dict, after:dict) -> dict:
+    "What one call did, from `_reuse_counts` before and after it: runs executed (new folders) and finished runs reused."
+    return dict(executed=sum(d not in before for d in after), reused=sum(d in before and n > before[d] for d, n in after.items()))
+
 def bench_experiments(data:Path, experiments:list|None=None,  # None: the default suite
                       config_files:list=(), sets:list=(),  # as `ravdess-emo run -f ... --set ...`
                       change:str='02_mfcc_cnn.lr=0.002',  # one changed parameter for the third call
                      ) -> list[dict]:
-    "The suite as `ravdess-emo run` runs it, with empty caches: cold, warm (the same call again), and with one parameter changed; seconds and folds trained by each call."
+    "The suite as `ravdess-emo run` runs it, with empty caches: cold, warm (the same call again), and with one parameter changed; seconds, runs executed and reused, and folds trained by each call."
     from ravdess_emo.runner import run_experiments
-    out, reports = [], Path(tempfile.mkdtemp(prefix='bench-reports-'))
-    old = os.environ.get('RAVDESS_EMO_CACHE'); os.environ['RAVDESS_EMO_CACHE'] = tempfile.mkdtemp(prefix='bench-cache-')
+    out, tmp = [], tempfile.TemporaryDirectory(prefix='bench-suite-')  # its reports and caches, removed at the end
+    reports, old = Path(tmp.name)/'reports', os.environ.get('RAVDESS_EMO_CACHE')
+    os.environ['RAVDESS_EMO_CACHE'] = str(Path(tmp.name)/'cache')
     try:
         for state, extra in [('cold', []), ('warm', []), ('changed', [change])]:
-            t0 = time.time()
+            t0, before = time.time(), _reuse_counts(reports)
             with peak_rss() as mem, contextlib.redirect_stdout(io.StringIO()):
                 rc, _ = run_experiments(experiments, data, None, list(config_files), [*sets, *extra], reports, progress=False)
             secs = time.time() - t0
             out.append(dict(name=f'suite.{state}', unit='s', median=secs, min=secs, max=secs, n=1, peak_rss_mb=round(mem['mb'], 1),
-                            status='ok' if rc == 0 else 'failed', trained_folds=_trained_folds(reports, t0),
+                            status='ok' if rc == 0 else 'failed', runs=_call_runs(before, _reuse_counts(reports)), trained_folds=_trained_folds(reports, t0),
                             settings=dict(configs=list(config_files), sets=[*sets, *extra], experiments=experiments or 'default')))
     finally:
         if old is None: os.environ.pop('RAVDESS_EMO_CACHE', None)
         else: os.environ['RAVDESS_EMO_CACHE'] = old
+        tmp.cleanup()
     return out
 
 def bench_cli(data:Path, repeats:int=3) -> list[dict]:
@@ -164,15 +175,16 @@ def bench_cli(data:Path, repeats:int=3) -> list[dict]:
     from ravdess_emo.models import make_model
     from ravdess_emo.predict import save_model
     exe, out = str(Path(sys.executable).parent/'ravdess-emo'), []
-    model = Path(tempfile.mkdtemp(prefix='bench-model-'))/'model.pt'  # untrained: the cost of a prediction does not depend on the weights
-    save_model(model, make_model('emo_cnn', (1, 64, 151)), 'emo_cnn', (1, 64, 151), dict(extractor='logmel', settings=dict(seconds=3.0)))
-    one = scan_corpus(data).files.path.iloc[0]
-    for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one])]:
-        times, codes = [], set()
-        for _ in range(repeats):
-            t0 = time.time(); codes.add(subprocess.run([exe, *args], capture_output=True, timeout=600).returncode); times.append(time.time() - t0)
-        out.append(dict(name=name, unit='s', median=float(np.median(times)), min=min(times), max=max(times), n=repeats, peak_rss_mb=None,
-                        status='ok' if codes == {0} else f"exit {sorted(codes)}"))
+    with tempfile.TemporaryDirectory(prefix='bench-model-') as tmp:
+        model = Path(tmp)/'model.pt'  # untrained: the cost of a prediction does not depend on the weights
+        save_model(model, make_model('emo_cnn', (1, 64, 151)), 'emo_cnn', (1, 64, 151), dict(extractor='logmel', settings=dict(seconds=3.0)))
+        one = scan_corpus(data).files.path.iloc[0]
+        for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one])]:
+            times, codes = [], set()
+            for _ in range(repeats):
+                t0 = time.time(); codes.add(subprocess.run([exe, *args], capture_output=True, timeout=600).returncode); times.append(time.time() - t0)
+            out.append(dict(name=name, unit='s', median=float(np.median(times)), min=min(times), max=max(times), n=repeats, peak_rss_mb=None,
+                            status='ok' if codes == {0} else f"exit {sorted(codes)}"))
     return out
 
 # %% ../nbs/09_bench.ipynb #307d41fd
@@ -182,6 +194,7 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
               repeats:int=3, png_files:int=100, n_clips:int=32, n_train:int=960, workers:int|None=None,
               config_files:list=(), sets:list=(),  # the suite's configs and --set items ('experiments' stage)
               experiments:list|None=None,  # the suite's experiments; None: the default ones
+              change:str='02_mfcc_cnn.lr=0.002',  # the suite's third call: one parameter changed
              ) -> dict:
     "Measure the chosen stages on a corpus; print nothing, return (and optionally write) the JSON record."
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f"unknown stage(s) {bad}; one of {', '.join(STAGES)}")
@@ -193,7 +206,7 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
     if 'training' in stages: figures += bench_training(paths, files, repeats, n_train)
     if 'transcription' in stages: figures += bench_transcription(paths, max(1, repeats - 1), n_clips)
     if 'encoder' in stages: figures += bench_encoder(paths, max(1, repeats - 1), n_clips)
-    if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets)
+    if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets, change)
     if 'cli' in stages: figures += bench_cli(data, repeats)
     rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures)
     if out: write_json(Path(out), rec)

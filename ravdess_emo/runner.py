@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_runner.ipynb #dedb9319
 from __future__ import annotations
-import ast, datetime, hashlib, html, json, os, shutil, sys, tempfile, threading, time
+import ast, datetime, hashlib, html, json, os, re, shutil, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,8 @@ from .demo import resolve_corpus
 __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER', 'THUMBNAILS', 'SORT_SCRIPT',
            'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters',
            'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output',
-           'check_corpus_for', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run',
-           'report_header', 'skip_uri_grammars', 'to_html', 'watch_folds', 'execute', 'summary_table',
+           'check_corpus_for', 'report_notebook', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key',
+           'finished_run', 'report_header', 'skip_uri_grammars', 'to_html', 'watch_folds', 'execute', 'summary_table',
            'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
            'plan_runs', 'reuse_finished', 'run_or_reuse', 'run_experiments']
 
@@ -161,6 +161,20 @@ def _kernel_path() -> Path:
                                     env={'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'RAVDESS_EMO_PROGRESS': '0'})))
     return folder
 
+def _exported(cell) -> bool:
+    "Whether a code cell goes to the library (an nbdev `#| export` directive)."
+    return cell.cell_type == 'code' and bool(re.match(r'\s*#\|\s*export[is]?\b', cell.source))
+
+def report_notebook(path:str|Path):
+    "The notebook a run executes: the chapter's title and purpose, its exported definitions, and every cell from the `parameters` cell on."
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    at = next((i for i, c in enumerate(nb.cells) if 'parameters' in c.metadata.get('tags', [])), None)
+    if at is None: return nb
+    intro = next((i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and not re.match(r'\s*#\|\s*default_exp\b', c.source)), at)
+    nb.cells = [c for i, c in enumerate(nb.cells) if i >= at or _exported(c) or (i < intro and c.cell_type == 'markdown')]
+    return nb
+
 def new_run_id(params:dict) -> str:
     "A sortable, unique run id: time, protocol and a hash of the parameters."
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]
@@ -268,7 +282,7 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True,
     nb_out, t0, status, error = run_dir/f'{experiment}.ipynb', time.time(), 'interrupted', None
     try:
         with watch_folds(run_dir, label or experiment):
-            pm.execute_notebook(str(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
+            pm.execute_notebook(report_notebook(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
                                 cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False)
         status = 'ok'
     except PapermillExecutionError as e:

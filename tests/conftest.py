@@ -1,4 +1,4 @@
-"Shared fixtures: the console script, a small demo corpus made once per session, a local HTTP server."
+"Shared fixtures: the console script, a small demo corpus and a quick run on it made once per session, a local HTTP server."
 import http.server, subprocess, sys, threading
 from pathlib import Path
 
@@ -15,12 +15,32 @@ def cli(*args, check=False, timeout=900, **kw):
     return r
 
 
+def nbdev_test(nb:str):
+    "Run one notebook of nbs/ under nbdev_test; fail with the end of its output."
+    r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, f"nbdev_test failed on {nb}:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+
+
 @pytest.fixture(scope='session')
 def demo4(tmp_path_factory):
     "A 4-actor demo corpus made through the CLI."
     out = tmp_path_factory.mktemp('demo')/'demo4'
     cli('demo-data', out, '--actors', 4, check=True)
     return out
+
+
+QUICK = ['--set', 'epochs=2', '--set', 'folds=[1]', '--quiet']  # a run in seconds: two epochs of one fold
+
+
+@pytest.fixture(scope='session')
+def demo_run(demo4, tmp_path_factory):
+    "`00_data` and a quick `01_spectrogram_cnn` (with its final model) run once on demo4, with a private cache: (reports folder, completed process, env). Read it; a test that writes there works on a copy."
+    import os
+    env = dict(os.environ, RAVDESS_EMO_CACHE=str(tmp_path_factory.mktemp('cache')))
+    out = tmp_path_factory.mktemp('demo_run')/'reports'
+    r = cli('run', '00_data', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out, r, env
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):

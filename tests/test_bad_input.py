@@ -1,5 +1,5 @@
 "Bad input gets a clear answer: one row per case, each asserting the exit status, a message naming the file or parameter, no traceback, and that earlier results are intact."
-import hashlib
+import hashlib, shutil
 from pathlib import Path
 
 import pytest
@@ -8,14 +8,13 @@ from conftest import cli
 
 
 @pytest.fixture(scope='module')
-def world(demo4, tmp_path_factory):
+def world(demo4, demo_run, tmp_path_factory):
     "Folders and files the cases point at, and an earlier reports folder whose summary must survive every failed call."
     t = tmp_path_factory.mktemp('bad')
     (t/'a_file').write_text('not a folder'); (t/'empty').mkdir()
     (t/'bad.yaml').write_text('epochs: [1,\n')
     cli('demo-data', t/'one_actor', '--actors', 1, check=True)
-    reports = t/'reports'
-    cli('run', '00_data', '--data', demo4, '--out', reports, '--quiet', check=True)
+    reports = t/'reports'; shutil.copytree(demo_run[0], reports)
     _damaged_models(t)
     return dict(t=t, demo4=demo4, reports=reports)
 

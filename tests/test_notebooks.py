@@ -1,19 +1,15 @@
-"Every notebook under nbdev_test, one test each: the notebooks are the library's unit tests."
-import subprocess, sys
-from pathlib import Path
-
+"The library's chapters (00_*) under nbdev_test, one test each: the notebooks are the library's unit tests. The experiment chapters are in test_notebooks_experiments.py (two files, so that two test workers share them)."
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(p.name for p in (ROOT/'nbs').glob('[0-9]*.ipynb'))
+from conftest import ROOT, nbdev_test
+
+NOTEBOOKS = sorted(p.name for p in (ROOT/'nbs').glob('00*.ipynb'))
 
 
 def test_notebooks_found():
-    assert '00_data.ipynb' in NOTEBOOKS
+    assert {'00_data.ipynb', '00d_learner.ipynb'} <= set(NOTEBOOKS)
 
 
 @pytest.mark.parametrize('nb', NOTEBOOKS)
 def test_notebook(nb):
-    r = subprocess.run([str(Path(sys.executable).parent/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert r.returncode == 0, f"nbdev_test failed on {nb}:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    nbdev_test(nb)

@@ -1,29 +1,24 @@
 "The main job and predict as a user runs them: ravdess-emo run, its reports and summary, then ravdess-emo predict."
-import json, os
+import json, os, shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import cli
-
-QUICK = ['--set', 'epochs=2', '--set', 'folds=[1]', '--quiet']
+from conftest import QUICK, cli
 
 
 @pytest.fixture(scope='module')
-def env(tmp_path_factory):
-    "An isolated cache, so the tests can see what is computed and what is served from it."
-    cache = tmp_path_factory.mktemp('cache')
-    return dict(os.environ, RAVDESS_EMO_CACHE=str(cache))
+def env(demo_run):
+    "The session run's own cache, so the tests can see what is computed and what is served from it."
+    return demo_run[2]
 
 
 @pytest.fixture(scope='module')
-def first_run(demo4, env, tmp_path_factory):
-    out = tmp_path_factory.mktemp('reports')
-    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return out, r
+def first_run(demo_run):
+    "`00_data` and a quick `01_spectrogram_cnn` with its final model (`conftest.demo_run`): (reports folder, completed process)."
+    return demo_run[:2]
 
 
 def _run_dirs(out, exp='01_spectrogram_cnn'):
@@ -62,16 +57,17 @@ def test_run_writes_report_metrics_and_summary(first_run):
     assert 'cross_validate(' not in html  # no code in the HTML copy
 
 
-def test_retraining_is_bit_identical_and_features_are_served_from_cache(first_run, demo4, env):
+def test_retraining_is_bit_identical_and_features_are_served_from_cache(first_run, demo4, env, tmp_path):
     out, _ = first_run
     cache = Path(env['RAVDESS_EMO_CACHE'])
     features = lambda: {p: p.stat().st_mtime_ns for p in cache.rglob('*.npy') if 'folds' not in p.relative_to(cache).parts}
     stamps = features()
     assert len(stamps) == 240
-    # --fresh: executed and trained again (not reused), with the same seed and thread count
-    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', '--fresh', env=env)
+    # --fresh, in a copy of the reports: executed again beside the finished run (not reused), every fold trained again, with the same seed and thread count
+    again = tmp_path/'reports'; shutil.copytree(out, again)
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', again, *QUICK, '--set', 'train_final=true', '--fresh', env=env)
     assert r.returncode == 0, r.stderr
-    first, second = (json.loads((d/'metrics.json').read_text()) for d in _run_dirs(out))
+    first, second = (json.loads((d/'metrics.json').read_text()) for d in _run_dirs(again))
     assert first['summary'] == second['summary'] and first['folds'][0]['metrics'] == second['folds'][0]['metrics']
     assert not second['folds'][0]['reused'] and features() == stamps  # trained again; no feature recomputed
 
@@ -137,10 +133,13 @@ def test_predict_table_and_model_file(first_run, audio_files):
 
 
 def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(demo4, env, tmp_path):
-    r = cli('run', '01_spectrogram_cnn', '-f', 'seed', '--data', demo4, '--out', tmp_path, '--set', 'epochs=2', '--quiet', env=env)
+    two = tmp_path/'two_actors'  # two actors are enough for one random split, and draw half the seed's pictures
+    for a in ('Actor_01', 'Actor_02'): shutil.copytree(demo4/a, two/a)
+    shutil.copy(demo4/'.ravdess-emo-demo.json', two)  # still the synthetic demo corpus, as its reports must say
+    r = cli('run', '01_spectrogram_cnn', '-f', 'seed', '--data', two, '--out', tmp_path, '--set', 'epochs=2', '--quiet', env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((_run_dirs(tmp_path)[0]/'metrics.json').read_text())
     fold = m['folds'][0]
     assert (m['protocol'], m['params']['input'], m['params']['model']) == ('random70', 'png', 'seed_cnn')
-    assert (fold['n_train'], fold['n_val'], fold['n_test']) == (168, 0, 72)  # 70% of 240 files, all trained on
+    assert (fold['n_train'], fold['n_val'], fold['n_test']) == (84, 0, 36)  # 70% of 120 files, all trained on
     assert fold['best_epoch'] == 2 and len(fold['history']) == 2 and 'val_ua' not in fold['history'][-1]
