@@ -21,7 +21,7 @@ from .storage import read_json, write_json
 from .models import make_model
 
 # %% auto #0
-__all__ = ['FEATURES', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'bench_training', 'bench_transcription',
+__all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'bench_training', 'bench_transcription',
            'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench']
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
@@ -128,6 +128,8 @@ def bench_encoder(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]:
     return out
 
 # %% ../nbs/09_bench.ipynb #6a19771e
+SUITE_CHANGE = '02_mfcc_cnn.lr=0.002'  # the suite stage's third call: one parameter of one experiment changed
+
 def _trained_folds(reports:Path, since:float) -> dict:
     "Folds trained (not loaded from the fold store) per experiment, in the runs written under `reports` since `since`."
     out = {}
@@ -148,7 +150,7 @@ def _call_runs(before:dict, after:dict) -> dict:
 
 def bench_experiments(data:Path, experiments:list|None=None,  # None: the default suite
                       config_files:list=(), sets:list=(),  # as `ravdess-emo run -f ... --set ...`
-                      change:str='02_mfcc_cnn.lr=0.002',  # one changed parameter for the third call
+                      change:str=SUITE_CHANGE,  # one changed parameter for the third call
                      ) -> list[dict]:
     "The suite as `ravdess-emo run` runs it, with empty caches: cold, warm (the same call again), and with one parameter changed; seconds, runs executed and reused, and folds trained by each call."
     from ravdess_emo.runner import run_experiments
@@ -194,7 +196,7 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
               repeats:int=3, png_files:int=100, n_clips:int=32, n_train:int=960, workers:int|None=None,
               config_files:list=(), sets:list=(),  # the suite's configs and --set items ('experiments' stage)
               experiments:list|None=None,  # the suite's experiments; None: the default ones
-              change:str='02_mfcc_cnn.lr=0.002',  # the suite's third call: one parameter changed
+              change:str=SUITE_CHANGE,  # the suite's third call: one parameter changed
              ) -> dict:
     "Measure the chosen stages on a corpus; print nothing, return (and optionally write) the JSON record."
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f"unknown stage(s) {bad}; one of {', '.join(STAGES)}")

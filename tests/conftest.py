@@ -1,5 +1,5 @@
-"Shared fixtures: the console script, a small demo corpus and a quick run on it made once per session, a local HTTP server."
-import http.server, subprocess, sys, threading
+"Shared fixtures: the console script, the 4-actor demo corpus and a quick run on it made once per test session, a local HTTP server."
+import http.server, json, os, subprocess, sys, threading
 from pathlib import Path
 
 import pytest
@@ -22,11 +22,16 @@ def nbdev_test(nb:str):
 
 
 @pytest.fixture(scope='session')
-def demo4(tmp_path_factory):
-    "A 4-actor demo corpus made through the CLI."
-    out = tmp_path_factory.mktemp('demo')/'demo4'
-    cli('demo-data', out, '--actors', 4, check=True)
-    return out
+def demo4():
+    "The 4-actor demo corpus the chapters use (`demo_corpus(4)`, under data/): made once, whoever asks first; its synthesis is safe to race. Tests only read it (a test that changes a corpus works on a copy)."
+    from ravdess_emo.demo import demo_corpus
+    return demo_corpus(4)
+
+
+def _shared_dir(tmp_path_factory) -> Path:
+    "A folder every test worker of this session sees: the workers' common parent under pytest-xdist, else the session's own."
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
 
 
 QUICK = ['--set', 'epochs=2', '--set', 'folds=[1]', '--quiet']  # a run in seconds: two epochs of one fold
@@ -34,13 +39,17 @@ QUICK = ['--set', 'epochs=2', '--set', 'folds=[1]', '--quiet']  # a run in secon
 
 @pytest.fixture(scope='session')
 def demo_run(demo4, tmp_path_factory):
-    "`00_data` and a quick `01_spectrogram_cnn` (with its final model) run once on demo4, with a private cache: (reports folder, completed process, env). Read it; a test that writes there works on a copy."
-    import os
-    env = dict(os.environ, RAVDESS_EMO_CACHE=str(tmp_path_factory.mktemp('cache')))
-    out = tmp_path_factory.mktemp('demo_run')/'reports'
-    r = cli('run', '00_data', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return out, r, env
+    "`00_data` and a quick `01_spectrogram_cnn` (with its final model) run on demo4 with a private cache, once per test session whichever worker asks first: (reports folder, completed process, env). Read it; a test that writes there works on a copy."
+    from filelock import FileLock
+    shared = _shared_dir(tmp_path_factory)/'demo_run'; shared.mkdir(exist_ok=True)
+    out, done, env = shared/'reports', shared/'done.json', dict(os.environ, RAVDESS_EMO_CACHE=str(shared/'cache'))
+    with FileLock(str(shared/'lock')):
+        if not done.exists():
+            r = cli('run', '00_data', '01_spectrogram_cnn', '--data', demo4, '--out', out, *QUICK, '--set', 'train_final=true', env=env)
+            assert r.returncode == 0, r.stdout + r.stderr
+            done.write_text(json.dumps(dict(args=r.args, stdout=r.stdout, stderr=r.stderr)))
+    r = json.loads(done.read_text())
+    return out, subprocess.CompletedProcess(r['args'], 0, r['stdout'], r['stderr']), env
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):

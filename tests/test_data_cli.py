@@ -4,6 +4,13 @@ import hashlib, io, json, zipfile
 from conftest import cli
 
 
+def test_demo_data_makes_the_demo_corpus(demo4, tmp_path):
+    r = cli('demo-data', tmp_path/'demo', '--actors', 1, check=True)
+    assert str(tmp_path/'demo') in r.stdout
+    made = sorted((tmp_path/'demo'/'Actor_01').glob('*.wav'))
+    assert len(made) == 60 and [p.read_bytes() for p in made] == [p.read_bytes() for p in sorted((demo4/'Actor_01').glob('*.wav'))]  # the same seed, the same bytes
+
+
 def test_demo_corpus_checks_clean(demo4):
     r = cli('check', demo4, '--json', check=True)
     report = json.loads(r.stdout)
