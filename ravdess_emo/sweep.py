@@ -165,14 +165,16 @@ def connect(scheduler:str|None=None, workers:int|None=None):
     return Client(cluster), cluster
 
 # %% ../nbs/11_sweep.ipynb #a65cd3f2
-def sweep_progress(done:int, running:int, left:int, elapsed:float,
+def sweep_progress(done:int, left:int, elapsed:float,
                    run_seconds:list,  # seconds of the points executed so far (not reused)
+                   running_for:list,  # seconds each running point has run so far
                    workers:int) -> str:
-    "One console line: points done / running / left, time so far, and what is left."
-    line = f"   sweep: {done} done, {running} running, {left} left, {elapsed/60:.1f} min so far"
-    if run_seconds and running + left:
-        line += f", about {sum(run_seconds)/len(run_seconds)*(left + running/2)/max(workers, 1)/60:.1f} min left"
-    return line
+    "One console line: points done / running / left, time so far, and what is left (none while a running point has outlasted the points done)."
+    line = f"   sweep: {done} done, {len(running_for)} running, {left} left, {elapsed/60:.1f} min so far"
+    if not run_seconds or not (running_for or left): return line
+    mean = sum(run_seconds)/len(run_seconds)
+    if any(t > mean for t in running_for): return line + ", no estimate yet (a running point has taken longer than the points done)"
+    return line + f", about {(sum(mean - t for t in running_for) + left*mean)/max(workers, 1)/60:.1f} min left"
 
 # %% ../nbs/11_sweep.ipynb #cfaa94d6
 def _setting_text(setting:dict) -> str:
@@ -221,7 +223,7 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
             client, cluster = connect(scheduler, n_workers)
             futures = {client.submit(run_point, planned[i]['point'].experiment, planned[i]['params'], str(out.resolve()), planned[i]['configs'], fresh, point_label(record['points'][i]),
                                      key=f"{sid}-{i}-{planned[i]['key'][:8]}", retries=1, pure=False): i for i in todo}
-            remaining = set(futures)
+            remaining, started = set(futures), {}  # when each point was first seen running
             while remaining:
                 try: finished, remaining = wait(remaining, timeout=progress_every, return_when='FIRST_COMPLETED')
                 except TimeoutError: finished = set()
@@ -234,8 +236,11 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
                           + (f": {entry['error']}" if entry.get('error') else ''), flush=True)
                 if finished: write_json(folder/'sweep.json', record)
                 busy, slots = {k for keys in client.processing().values() for k in keys}, sum(w['nthreads'] for w in client.scheduler_info()['workers'].values())
-                running = min(slots, sum(f.key in busy for f in remaining))  # a worker may hold more points than it runs at once
-                print(sweep_progress(len(planned) - len(remaining), running, len(remaining) - running, time.time() - t0, run_seconds, slots), flush=True)
+                now = time.time()
+                for f in remaining:
+                    if f.key in busy: started.setdefault(f.key, now)
+                running_for = sorted((now - started[f.key] for f in remaining if f.key in busy), reverse=True)[:slots]  # a worker may hold more points than it runs at once
+                print(sweep_progress(len(planned) - len(remaining), len(remaining) - len(running_for), now - t0, run_seconds, running_for, slots), flush=True)
     finally:
         if client is not None: client.close()
         if cluster is not None: cluster.close()
