@@ -4,7 +4,7 @@
 
 # %% ../nbs/00d_learner.ipynb #04f78de6
 from __future__ import annotations
-import datetime, json, math, os, platform, random, subprocess, sys, tempfile, time
+import atexit, datetime, json, math, os, platform, random, shutil, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -264,9 +264,11 @@ def add_confidence(summary:dict,  # a fold summary (`summarize_folds`), complete
 # %% ../nbs/00d_learner.ipynb #81492c70
 class Run:
     "One execution of an experiment: its folder, parameters, stage timers, figures and `metrics.json`."
-    def __init__(self, experiment:str, params:dict, out_dir:str|Path|None=None):
+    def __init__(self, experiment:str, params:dict,
+                 out_dir:str|Path|None=None):  # None: a temporary folder, removed when Python exits (a chapter run under its tests)
         self.experiment, self.params = experiment, dict(params)
         self.dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f'{experiment}-'))
+        if not out_dir: atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.timings, self.started = {}, time.time()
         self.threads = set_threads(self.params.get('threads'))
