@@ -8,17 +8,17 @@ import ctypes, json, os, shutil, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from .storage import data_dir, progress_bar, write_json
 from .corpora import EMOTIONS, CLASSES, INTENSITIES, STATEMENTS, N_ACTORS
 from .data import DEMO_MARKER
 
 # %% auto #0
-__all__ = ['DEMO_PROSODY', 'DEMO_STRONG', 'DEMO_JITTER', 'DEMO_SNR_DB', 'demo_voice', 'Espeak', 'demo_take', 'demo_codes',
-           'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
+__all__ = ['DEMO_PROSODY', 'DEMO_STRONG', 'DEMO_JITTER', 'DEMO_SNR_DB', 'demo_voice', 'Espeak', 'resampled', 'demo_take',
+           'demo_codes', 'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
 
 # %% ../nbs/00_demo.ipynb #4905db03
 #                 pitch  range  rate   volume   (pitch: eSpeak 0-100 steps; the others: factors)
@@ -80,6 +80,12 @@ class Espeak:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
 # %% ../nbs/00_demo.ipynb #6612dee0
+def resampled(y:np.ndarray, orig_sr:int, sr:int) -> np.ndarray:
+    "`y` at `sr`: soxr's high-quality resampler, as `librosa.resample` calls it, without librosa's 2-4 s import in each actor's process."
+    out = soxr.resample(y, orig_sr, sr, quality='soxr_hq')
+    n = int(np.ceil(len(y)*(sr/orig_sr)))  # librosa's length, rounding included
+    return np.pad(out, (0, max(0, n - len(out))))[:n].astype(y.dtype)
+
 def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, rng:np.random.Generator,
               sr:int=16000) -> np.ndarray:
     "One demo recording: the actor's voice with the emotion's prosody, jitter, silences and noise; float32 at `sr`."
@@ -92,7 +98,7 @@ def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, r
     rate = v['rate']*(1 + scale*(fs - 1))*(1 + rng.normal(0, js))
     volume = 100*(1 + scale*(fv - 1))*(1 + rng.normal(0, jv))
     speech = es.say(STATEMENTS[statement], v['voice'], round(pitch), round(range_), round(rate), round(volume))
-    y = librosa.resample(speech.astype(np.float32)/32768, orig_sr=Espeak.sr, target_sr=sr)
+    y = resampled(speech.astype(np.float32)/32768, Espeak.sr, sr)
     lead, tail = (np.zeros(int(sr*rng.uniform(0.5, 1.1)), np.float32) for _ in range(2))
     y = np.concatenate([lead, y, tail])
     noise_db = rng.uniform(*DEMO_SNR_DB)
@@ -100,16 +106,16 @@ def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, r
     return np.clip(y + noise, -1, 1).astype(np.float32)
 
 # %% ../nbs/00_demo.ipynb #3a945458
-def demo_codes(actors, repetitions:int=2) -> list[tuple]:
-    "(emotion, intensity, statement, repetition, actor) codes of a RAVDESS-shaped corpus: 30 per actor and repetition, in order."
-    return [(e, i, s, r, a) for a in actors for e in EMOTIONS for i in (1, 2) for s in (1, 2)
+def demo_codes(actors, repetitions:int=2, statements:int=2) -> list[tuple]:
+    "(emotion, intensity, statement, repetition, actor) codes of a RAVDESS-shaped corpus: 15 per actor, statement and repetition, in order."
+    return [(e, i, s, r, a) for a in actors for e in EMOTIONS for i in (1, 2) for s in range(1, statements + 1)
             for r in range(1, repetitions + 1) if not (e == 1 and i == 2)]
 
-def _synthesize_actor(out:str, actor:int, seed:int, sr:int, repetitions:int=2) -> None:
+def _synthesize_actor(out:str, actor:int, seed:int, sr:int, repetitions:int=2, statements:int=2) -> None:
     "Write one actor's takes into a temporary folder, then rename it to `Actor_XX` (runs in a fresh process)."
     es, final = Espeak(), Path(out)/f'Actor_{actor:02d}'
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f'.Actor_{actor:02d}-'))
-    for e, i, s, r, a in demo_codes([actor], repetitions):
+    for e, i, s, r, a in demo_codes([actor], repetitions, statements):
         rng = np.random.default_rng([seed, e, i, s, r, a])
         y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr)
         sf.write(tmp/f'03-01-{e:02d}-{i:02d}-{s:02d}-{r:02d}-{a:02d}.wav', y, sr, subtype='PCM_16', format='WAV')
@@ -131,30 +137,33 @@ def make_demo_corpus(out:str|Path,  # folder that receives Actor_XX/ folders
                      sr:int=16000,  # sample rate of the WAVs (RAVDESS itself is 48000)
                      workers:int|None=None,  # processes; default one per core
                      progress:bool=True,
-                     repetitions:int=2,  # takes of every line: 2 as in RAVDESS (60 files per actor), or 1 (30: the quick demo)
+                     repetitions:int=2,  # takes of every line: 2 as in RAVDESS, or 1
+                     statements:int=2,  # sentences: both as in RAVDESS, or 1 (the first; with one take: 15 files per actor, the quick demo)
                     ) -> Path:
-    "Synthesize a RAVDESS-shaped demo corpus (60 files per actor, 30 with one repetition) into `out`; a rerun skips finished actors."
+    "Synthesize a RAVDESS-shaped demo corpus (60 files per actor: 15 per statement and take) into `out`; a rerun skips finished actors."
     if not 1 <= n_actors <= N_ACTORS: raise ValueError(f"n_actors must be between 1 and {N_ACTORS}, got {n_actors}")
     if repetitions not in (1, 2): raise ValueError(f"repetitions must be 1 or 2 (RAVDESS has 2), got {repetitions}")
+    if statements not in (1, 2): raise ValueError(f"statements must be 1 or 2 (RAVDESS has 2), got {statements}")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out), a, seed, sr, repetitions) for a in range(1, n_actors+1) if not (out/f'Actor_{a:02d}').exists()]
+    jobs = [(str(out), a, seed, sr, repetitions, statements) for a in range(1, n_actors+1) if not (out/f'Actor_{a:02d}').exists()]
     if jobs:
         with ThreadPoolExecutor(min(workers or os.cpu_count() or 1, len(jobs))) as pool:
             done = pool.map(_actor_in_fresh_process, jobs)
             for _ in progress_bar(done, total=len(jobs), desc='demo corpus (actors)', disable=not progress): pass
-    write_json(out/DEMO_MARKER, dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr, repetitions=repetitions))
+    write_json(out/DEMO_MARKER, dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr, repetitions=repetitions, statements=statements))
     return out
 
 # %% ../nbs/00_demo.ipynb #141fa646
-def demo_corpus(n_actors:int=24, seed:int=0, sr:int=16000, progress:bool=False, repetitions:int=2) -> Path:
+def demo_corpus(n_actors:int=24, seed:int=0, sr:int=16000, progress:bool=False, repetitions:int=2, statements:int=2) -> Path:
     "The demo corpus with these settings under `data/`, synthesized on first use."
-    name = 'demo' if (n_actors, seed, sr, repetitions) == (24, 0, 16000, 2) else f'demo-{n_actors}actors-seed{seed}-{sr}hz' + ('' if repetitions == 2 else f'-{repetitions}rep')
+    name = 'demo' if (n_actors, seed, sr, repetitions, statements) == (24, 0, 16000, 2, 2) else \
+        f'demo-{n_actors}actors-seed{seed}-{sr}hz' + ('' if repetitions == 2 else f'-{repetitions}rep') + ('' if statements == 2 else f'-{statements}stmt')
     out = data_dir()/name
-    if not (out/DEMO_MARKER).exists(): make_demo_corpus(out, n_actors, seed, sr, progress=progress, repetitions=repetitions)
+    if not (out/DEMO_MARKER).exists(): make_demo_corpus(out, n_actors, seed, sr, progress=progress, repetitions=repetitions, statements=statements)
     return out
 
 def resolve_corpus(data:str|Path|None=None,
-                   demo:dict|None=None,  # `demo_corpus` settings for the fallback, e.g. {'repetitions': 1} (configs/demo.yaml)
+                   demo:dict|None=None,  # `demo_corpus` settings for the fallback, e.g. {'repetitions': 1, 'statements': 1} (configs/demo.yaml)
                   ) -> Path:
     "The corpus to use: `data` if given, else `data/Raw_data` when it holds RAVDESS, else the demo corpus."
     from ravdess_emo.download import has_corpus
