@@ -18,8 +18,8 @@ def cmd_demo_data(a) -> int:
     "Synthesize a demo corpus in the RAVDESS layout."
     from ravdess_emo.demo import make_demo_corpus
     if a.out.exists() and not a.out.is_dir(): raise ValueError(f"{a.out}: exists and is not a folder")
-    out = make_demo_corpus(a.out, a.actors, a.seed, a.sr, workers=a.workers, repetitions=a.repetitions)
-    print(f"Demo corpus with {a.actors} actors ({a.actors*30*a.repetitions} files, {a.sr} Hz) in {out}")
+    out = make_demo_corpus(a.out, a.actors, a.seed, a.sr, workers=a.workers, repetitions=a.repetitions, statements=a.statements)
+    print(f"Demo corpus with {a.actors} actors ({a.actors*15*a.repetitions*a.statements} files, {a.sr} Hz) in {out}")
     return 0
 
 def cmd_check(a) -> int:
@@ -97,7 +97,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--seed', type=int, default=0, help='the same seed gives the same bytes (default 0)')
     d.add_argument('--sr', type=int, default=16000, help='sample rate of the WAVs (default 16000; RAVDESS is 48000)')
     d.add_argument('--workers', type=int, default=None, help='processes (default: one per core)')
-    d.add_argument('--repetitions', type=int, default=2, choices=(1, 2), help='takes of every line: 2 as in RAVDESS (60 files per actor) or 1 (30, the quick demo)')
+    d.add_argument('--repetitions', type=int, default=2, choices=(1, 2), help='takes of every line: 2 as in RAVDESS, or 1')
+    d.add_argument('--statements', type=int, default=2, choices=(1, 2), help='sentences: 2 as in RAVDESS, or 1 (with --repetitions 1: 15 files per actor, the quick demo)')
     d.set_defaults(func=cmd_demo_data)
     c = sub.add_parser('check', help='describe a corpus and report every problem, by path')
     c.add_argument('dir', type=Path, help='corpus folder (Actor_XX/ folders or flat WAVs)')

@@ -9,6 +9,10 @@ def test_demo_data_makes_the_demo_corpus(demo4, tmp_path):
     assert str(tmp_path/'demo') in r.stdout
     made = sorted((tmp_path/'demo'/'Actor_01').glob('*.wav'))
     assert len(made) == 60 and [p.read_bytes() for p in made] == [p.read_bytes() for p in sorted((demo4/'Actor_01').glob('*.wav'))]  # the same seed, the same bytes
+    r = cli('demo-data', tmp_path/'quick', '--actors', 1, '--repetitions', 1, '--statements', 1, check=True)
+    assert '(15 files, 16000 Hz)' in r.stdout  # the main job's quick demo: one take of the first statement
+    quick = sorted((tmp_path/'quick'/'Actor_01').glob('*.wav'))
+    assert [p.name for p in quick] == [p.name for p in sorted((demo4/'Actor_01').glob('*-01-01-01.wav'))]
 
 
 def test_demo_corpus_checks_clean(demo4):
