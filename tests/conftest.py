@@ -15,9 +15,10 @@ def cli(*args, check=False, timeout=900, **kw):
     return r
 
 
-def nbdev_test(nb:str):
-    "Run one notebook of nbs/ under nbdev_test; fail with the end of its output."
-    r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+def nbdev_test(nb:str, tmp:Path):
+    "Run one notebook of nbs/ under nbdev_test, its temporary files in `tmp` (pytest keeps the last sessions' only); fail with the end of its output."
+    r = subprocess.run([str(BIN/'nbdev_test'), '--path', f'nbs/{nb}', '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=1800,
+                       env=dict(os.environ, TMPDIR=str(tmp)))  # the chapters' test cells write scratch folders: about 250 MB a session
     assert r.returncode == 0, f"nbdev_test failed on {nb}:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
 
 

@@ -13,5 +13,5 @@ def test_notebooks_found():
 
 
 @pytest.mark.parametrize('nb', NOTEBOOKS)
-def test_notebook(nb):
-    nbdev_test(nb)
+def test_notebook(nb, tmp_path):
+    nbdev_test(nb, tmp_path)
