@@ -16,10 +16,10 @@ __all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_sweep',
 # %% ../nbs/10_cli.ipynb #ecef0843
 def cmd_demo_data(a) -> int:
     "Synthesize a demo corpus in the RAVDESS layout."
-    from ravdess_emo.demo import make_demo_corpus
+    from ravdess_emo.demo import demo_codes, make_demo_corpus
     if a.out.exists() and not a.out.is_dir(): raise ValueError(f"{a.out}: exists and is not a folder")
     out = make_demo_corpus(a.out, a.actors, a.seed, a.sr, workers=a.workers, repetitions=a.repetitions, statements=a.statements)
-    print(f"Demo corpus with {a.actors} actors ({a.actors*15*a.repetitions*a.statements} files, {a.sr} Hz) in {out}")
+    print(f"Demo corpus with {a.actors} actors ({len(demo_codes(range(a.actors), a.repetitions, a.statements))} files, {a.sr} Hz) in {out}")
     return 0
 
 def cmd_check(a) -> int:
