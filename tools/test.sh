@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh opensmile || exit 1  # the optional openSMILE branch is tested too
 bash tools/browser.sh || exit 1  # Debian's chromium for the browser tests
 export MPLBACKEND=Agg PYTHONHASHSEED=0
+# two test workers each run torch with one thread per core: OpenMP's idle threads spin while they wait for work, and
+# with four threads on two cores each process spends its time slices spinning (an EmoCNN epoch of 1200 files, two
+# processes at once: 27-40 s each; with passive waiting 6-7 s; alone 3.3-4.2 s). Results do not depend on it.
+export OMP_WAIT_POLICY=PASSIVE
 # two workers, each taking whole test files (--dist loadfile keeps a file's module fixtures on one worker): much of a
 # test's time is one-threaded (kernel start-up, imports, waiting on subprocesses), so two files side by side finish sooner
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests "$@"
