@@ -7,14 +7,23 @@ from __future__ import annotations
 import os, struct
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .corpora import CorpusError
 
 # %% auto #0
-__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'load_audio', 'wav_layout', 'audio_properties']
+__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'resampled', 'load_audio', 'centred_frames', 'trim_speech', 'power_spectrogram',
+           'wav_layout', 'audio_properties']
+
+# %% ../nbs/00_audio.ipynb #0606153a
+def resampled(y:np.ndarray, orig_sr:int, sr:int) -> np.ndarray:
+    "`y` at `sr`: soxr's high-quality resampler, called as `librosa.resample` calls it (the same samples), without importing librosa."
+    out = soxr.resample(y, orig_sr, sr, quality='soxr_hq')
+    n = int(np.ceil(len(y)*(sr/orig_sr)))  # librosa's length, rounding included
+    return np.pad(out, (0, max(0, n - len(out))))[:n].astype(y.dtype)
 
 # %% ../nbs/00_audio.ipynb #43c8d5fa
 def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP3
@@ -27,8 +36,29 @@ def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP
     except Exception as e: raise CorpusError(f"{path}: cannot read audio ({e})") from None
     if len(y) == 0: raise CorpusError(f"{path}: the file holds no audio samples")
     y = y.mean(axis=1)
-    if sr and sr != file_sr: y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
+    if sr and sr != file_sr: y = resampled(y, file_sr, sr)
     return y.astype(np.float32), sr or file_sr
+
+# %% ../nbs/00_audio.ipynb #02b30c71
+def centred_frames(y:np.ndarray, frame_length:int, hop_length:int) -> np.ndarray:
+    "Frames (frame_length, n_frames) of `y` padded with half a frame of zeros at each end, as librosa frames a centred signal; a view, not a copy."
+    half = frame_length//2
+    return sliding_window_view(np.pad(y, (half, half)), frame_length)[::hop_length].T
+
+def trim_speech(y:np.ndarray, top_db:float=40,  # keep the frames within this many dB of the loudest
+                frame_length:int=2048, hop_length:int=512) -> tuple[np.ndarray, np.ndarray]:
+    "`y` without its leading and trailing silence, and the [start, end] samples kept: `librosa.effects.trim`'s result."
+    mse = np.sqrt(np.mean(np.square(centred_frames(y, frame_length, hop_length), dtype=np.float32), axis=-2))**2  # librosa: rms, squared
+    db = 10*np.log10(np.maximum(1e-10, mse)) - 10*np.log10(np.maximum(1e-10, mse.max()))
+    loud = np.flatnonzero(db > -top_db)
+    if not loud.size: return y[:0], np.array([0, 0])
+    start, end = int(loud[0]*hop_length), min(len(y), int((loud[-1] + 1)*hop_length))
+    return y[start:end], np.array([start, end])
+
+def power_spectrogram(y:np.ndarray, n_fft:int, hop_length:int) -> np.ndarray:
+    "Power spectrogram (1 + n_fft/2 bins, frames) of `y`, float32, centred frames and a periodic Hann window: `abs(librosa.stft(y, ...))**2`."
+    window = 0.5 - 0.5*np.cos(2*np.pi*np.arange(n_fft)/n_fft)
+    return (np.abs(np.fft.rfft(window[:, None]*centred_frames(y, n_fft, hop_length), axis=0))**2).astype(np.float32)
 
 # %% ../nbs/00_audio.ipynb #6701e702
 MIN_SECONDS = 0.5   # shorter files are reported as problems

@@ -173,7 +173,7 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
     return out
 
 def bench_cli(data:Path, repeats:int=3) -> list[dict]:
-    "How long the console script takes to answer: `--help`, `check` on the corpus, and `predict` on one of its files with a saved EmoCNN (a fresh process each time, imports and model loading included)."
+    "How long the console script takes to answer: `--help`, `check` on the corpus, and `predict` on one of its files with a saved EmoCNN, through its ONNX twin and through torch (a fresh process each time, imports and model loading included)."
     from ravdess_emo.models import make_model
     from ravdess_emo.predict import save_model
     exe, out = str(Path(sys.executable).parent/'ravdess-emo'), []
@@ -181,7 +181,8 @@ def bench_cli(data:Path, repeats:int=3) -> list[dict]:
         model = Path(tmp)/'model.pt'  # untrained: the cost of a prediction does not depend on the weights
         save_model(model, make_model('emo_cnn', (1, 64, 151)), 'emo_cnn', (1, 64, 151), dict(extractor='logmel', settings=dict(seconds=3.0)))
         one = scan_corpus(data).files.path.iloc[0]
-        for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one])]:
+        for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one]),
+                           ('cli.predict.one-file.torch', ['predict', str(model), one, '--torch'])]:
             times, codes = [], set()
             for _ in range(repeats):
                 t0 = time.time(); codes.add(subprocess.run([exe, *args], capture_output=True, timeout=600).returncode); times.append(time.time() - t0)

@@ -67,8 +67,11 @@ def cmd_sweep(a) -> int:
 
 def cmd_predict(a) -> int:
     "Emotions of audio files from a saved model; exit 1 when any file could not be scored."
-    from ravdess_emo.predict import format_predictions, predict_files
-    results = predict_files(a.model, a.audio, a.top)
+    from ravdess_emo.scoring import format_predictions, onnx_twin, predict_files_onnx
+    if onnx_twin(a.model) and not a.torch: results = predict_files_onnx(a.model, a.audio, a.top)  # no torch to import: about a second
+    else:
+        from ravdess_emo.predict import predict_files
+        results = predict_files(a.model, a.audio, a.top)
     print('\n'.join(json.dumps(r) for r in results) if a.json else format_predictions(results))
     return 1 if any(r.get('error') for r in results) else 0
 
@@ -135,10 +138,11 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument('--fresh', action='store_true', help='run every point and train every fold again')
     w.set_defaults(func=cmd_sweep)
     q = sub.add_parser('predict', help='emotions of audio files from a trained model')
-    q.add_argument('model', type=Path, help='a saved model.pt, or a run folder holding one (run with --set train_final=true)')
+    q.add_argument('model', type=Path, help='a saved model.pt or its model.onnx, or a run folder holding them (run with --set train_final=true)')
     q.add_argument('audio', nargs='+', type=Path, help='WAV, FLAC, OGG or MP3 files, any rate and length')
     q.add_argument('--json', action='store_true', help='one JSON object per line')
     q.add_argument('--top', type=_positive, default=3, help='how many emotions to list per file (default 3)')
+    q.add_argument('--torch', action='store_true', help='score with torch even when the model has an ONNX twin (model.onnx)')
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')

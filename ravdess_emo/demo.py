@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from .storage import data_dir, progress_bar, write_json
 from .corpora import EMOTIONS, CLASSES, INTENSITIES, STATEMENTS, N_ACTORS
 from .data import DEMO_MARKER
+from .audio import resampled
 
 # %% auto #0
-__all__ = ['DEMO_PROSODY', 'DEMO_STRONG', 'DEMO_JITTER', 'DEMO_SNR_DB', 'demo_voice', 'Espeak', 'resampled', 'demo_take',
-           'demo_codes', 'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
+__all__ = ['DEMO_PROSODY', 'DEMO_STRONG', 'DEMO_JITTER', 'DEMO_SNR_DB', 'demo_voice', 'Espeak', 'demo_take', 'demo_codes',
+           'make_demo_corpus', 'demo_corpus', 'resolve_corpus']
 
 # %% ../nbs/00_demo.ipynb #4905db03
 #                 pitch  range  rate   volume   (pitch: eSpeak 0-100 steps; the others: factors)
@@ -80,12 +80,6 @@ class Espeak:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
 # %% ../nbs/00_demo.ipynb #6612dee0
-def resampled(y:np.ndarray, orig_sr:int, sr:int) -> np.ndarray:
-    "`y` at `sr`: soxr's high-quality resampler, as `librosa.resample` calls it, without librosa's 2-4 s import in each actor's process."
-    out = soxr.resample(y, orig_sr, sr, quality='soxr_hq')
-    n = int(np.ceil(len(y)*(sr/orig_sr)))  # librosa's length, rounding included
-    return np.pad(out, (0, max(0, n - len(out))))[:n].astype(y.dtype)
-
 def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, rng:np.random.Generator,
               sr:int=16000) -> np.ndarray:
     "One demo recording: the actor's voice with the emotion's prosody, jitter, silences and noise; float32 at `sr`."

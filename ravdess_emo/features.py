@@ -14,7 +14,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
 from .storage import cache_root, file_digests, progress_bar, settings_key, write_json, write_npy
-from .audio import load_audio
+from .audio import load_audio, trim_speech
 
 # %% auto #0
 __all__ = ['OPENSMILE_SETS', 'FEATURE_VERSION', 'EXTRACTORS', 'fixed_window', 'log_mel_window', 'mfcc_window', 'log_mel', 'mfcc',
@@ -34,7 +34,7 @@ def fixed_window(y:np.ndarray,  # mono samples
                  top_db:float=40,  # trim what is this far below the peak at either end
                 ) -> np.ndarray:
     "The speech in `y`, trimmed of leading and trailing silence and centred in a zero-padded (or cropped) window."
-    speech, _ = librosa.effects.trim(y, top_db=top_db)
+    speech, _ = trim_speech(y, top_db)  # librosa.effects.trim, without its import (00_audio)
     return _centre(speech, int(round(sr*seconds)))
 
 # %% ../nbs/00a_features.ipynb #ae716297

@@ -4,37 +4,29 @@
 
 # %% ../nbs/08_predict.ipynb #3181d514
 from __future__ import annotations
-import hashlib, json, math, zipfile
+import hashlib, io, json, math, warnings, zipfile
 from pathlib import Path
 
 import librosa
 import numpy as np
+import onnx
 import pandas as pd
+import scipy.fft, scipy.signal
 import torch
 from threadpoolctl import threadpool_limits
 
 from .corpora import CLASSES, CorpusError
-from .audio import MIN_SECONDS, SILENCE_PEAK, load_audio
+from .audio import load_audio, resampled
 from .data import listing_checksum
 from .storage import write_atomic
-from .features import _centre, log_mel_window, mfcc_window, seed_png_of
+from .features import log_mel_window, mfcc_window, seed_png_of
+from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, format_predictions, graph_digest, speech_windows, spectrum_settings
 from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
 
 # %% auto #0
-__all__ = ['FORMAT', 'speech_windows', 'window_features', 'train_final_model', 'weights_digest', 'save_model', 'load_model',
-           'predict_file', 'predict_files', 'format_predictions']
-
-# %% ../nbs/08_predict.ipynb #159ebd3b
-def speech_windows(y:np.ndarray, sr:int, seconds:float, top_db:float=40, hop:float=0.5) -> list[np.ndarray]:
-    "Windows of `seconds` over the trimmed speech in `y`: one centred window, or half-overlapping ones for longer speech."
-    speech, _ = librosa.effects.trim(y, top_db=top_db)
-    n = int(round(sr*seconds))
-    if len(speech) <= n: return [_centre(speech, n)]
-    step = max(1, int(n*hop))
-    starts = list(range(0, len(speech) - n + 1, step))
-    if starts[-1] != len(speech) - n: starts.append(len(speech) - n)  # the end is always covered
-    return [speech[s:s+n] for s in starts]
+__all__ = ['FORMAT', 'window_features', 'train_final_model', 'weights_digest', 'SpectrumToProba', 'export_onnx', 'save_model',
+           'load_model', 'predict_file', 'predict_files']
 
 # %% ../nbs/08_predict.ipynb #7a09c289
 def window_features(y:np.ndarray, sr:int, feature:dict) -> np.ndarray:
@@ -42,11 +34,11 @@ def window_features(y:np.ndarray, sr:int, feature:dict) -> np.ndarray:
     kind, s = feature['extractor'], dict(feature['settings'])
     if kind in ('logmel', 'mfcc'):
         fn, fsr = (log_mel_window if kind == 'logmel' else mfcc_window), s.pop('sr', 16000)
-        y = librosa.resample(y, orig_sr=sr, target_sr=fsr) if sr != fsr else y
+        y = resampled(y, sr, fsr) if sr != fsr else y
         with threadpool_limits(1):  # as the cached training features were computed: the same bytes
             return np.stack([fn(w, fsr, **{k: v for k, v in s.items() if k != 'seconds'}) for w in speech_windows(y, fsr, s.get('seconds', 3.0))])
     if kind in ('png_logmel', 'png_mfcc'):
-        y = librosa.resample(y, orig_sr=sr, target_sr=22050) if sr != 22050 else y
+        y = resampled(y, sr, 22050) if sr != 22050 else y
         windows = speech_windows(y, 22050, feature['window_seconds'], top_db=60) if len(y) > 22050*feature['window_seconds'] else [y]
         return np.stack([seed_png_of(w, 22050, kind[4:]) for w in windows])
     raise ValueError(f"unknown feature extractor {kind!r}")
@@ -68,16 +60,55 @@ def weights_digest(state:dict) -> str:
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode()); h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+def _standardised(S:torch.Tensor, dims:tuple) -> torch.Tensor:
+    "`features._normalise` in torch: zero mean, unit (population) deviation over `dims`."
+    centred = S - S.mean(dim=dims, keepdim=True)
+    return centred/((centred**2).mean(dim=dims, keepdim=True).sqrt() + 1e-5)
+
+class SpectrumToProba(torch.nn.Module):
+    "A network behind the features it was trained on: power spectra (windows, bins, frames) in, class probabilities out; what an ONNX twin computes."
+    def __init__(self, net:torch.nn.Module, feature:dict, input_shape:tuple):
+        super().__init__()
+        s, frames, self.net, self.kind = spectrum_settings(feature), input_shape[-1], net, feature['extractor']
+        as_buffer = lambda name, a: self.register_buffer(name, torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
+        as_buffer('mel', librosa.filters.mel(sr=s['sr'], n_fft=s['n_fft'], n_mels=s['n_mels']))  # melspectrogram's filters
+        if self.kind == 'mfcc':  # librosa.feature.mfcc's cosine transform and delta's Savitzky-Golay filters, as matrices
+            as_buffer('dct', scipy.fft.dct(np.eye(s['n_mels']), type=2, norm='ortho', axis=0)[:s['n_mfcc']])
+            as_buffer('deltas', np.stack([scipy.signal.savgol_filter(np.eye(frames), 9, polyorder=o, deriv=o, axis=-1, mode='interp') for o in (1, 2)]))
+
+    def forward(self, power):
+        db = 10*torch.log10(torch.clamp(self.mel @ power, min=1e-10))  # power_to_db(ref=1.0, top_db=80)
+        db = torch.maximum(db, db.amax(dim=(1, 2), keepdim=True) - 80)
+        if self.kind == 'logmel': x = _standardised(db, (1, 2))[:, None]
+        else:
+            m = self.dct @ db
+            x = torch.stack([_standardised(m, (2,)), _standardised(m @ self.deltas[0], (2,)), _standardised(m @ self.deltas[1], (2,))], 1)
+        return torch.softmax(self.net(x)[0], 1)
+
+def export_onnx(path:str|Path, model:torch.nn.Module, meta:dict) -> Path:
+    "The model behind its feature computation as one ONNX graph, with `meta` and the graph's checksum in its metadata; written atomically."
+    s, shape = spectrum_settings(meta['feature']), meta['input_shape']
+    head, buf = SpectrumToProba(model, meta['feature'], shape).eval(), io.BytesIO()
+    with warnings.catch_warnings():  # the exporter's notes on its own deprecation
+        warnings.simplefilter('ignore')
+        torch.onnx.export(head, (torch.zeros(2, s['n_fft']//2 + 1, shape[-1]),), buf, dynamo=False, input_names=['power'], output_names=['probabilities'],
+                          dynamic_axes={'power': {0: 'windows'}, 'probabilities': {0: 'windows'}})
+    graph = onnx.load_from_string(buf.getvalue())
+    for k, v in dict(format=ONNX_FORMAT, meta=json.dumps(meta, default=str), graph_sha256=graph_digest(graph)).items(): graph.metadata_props.add(key=k, value=v)
+    return write_atomic(path, lambda t: onnx.save(graph, str(t)))
+
 def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape:tuple, feature:dict,
                corpus=None,  # the corpus it was trained on: its classes, name and checksum go into the file
                run_record:dict|None=None) -> Path:
-    "One file with the weights and everything needed to use them; loadable with `weights_only=True`."
+    "One file with the weights and everything needed to use them, loadable with `weights_only=True`; beside it the ONNX twin (`export_onnx`) for spectrogram features."
     meta = dict(format=FORMAT, model=model_name, input_shape=list(input_shape), feature=feature, classes=corpus.classes if corpus else CLASSES,
                 corpus=dict(name=corpus.name, root=str(corpus.root), n_files=len(corpus.files), listing_sha256=listing_checksum(corpus)) if corpus else None,
                 validation=run_record)
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': state, 'weights_sha256': weights_digest(state)}
-    return write_atomic(path, lambda t: torch.save(blob, t))
+    write_atomic(path, lambda t: torch.save(blob, t))
+    if feature['extractor'] in SPECTRUM_EXTRACTORS: export_onnx(Path(path).with_suffix('.onnx'), model, dict(meta, weights_sha256=blob['weights_sha256']))
+    return Path(path)
 
 # %% ../nbs/08_predict.ipynb #049118dd
 def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
@@ -108,32 +139,9 @@ def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
 # %% ../nbs/08_predict.ipynb #8a6370be
 def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -> dict:
     "Emotion probabilities of one audio file (windows averaged), with warnings; errors are returned, not raised."
-    rec = dict(path=str(path), warnings=[])
-    try: y, sr = load_audio(path)
-    except CorpusError as e: return dict(rec, error=str(e))
-    seconds, peak = len(y)/sr, float(np.abs(y).max())
-    if seconds < MIN_SECONDS: rec['warnings'].append(f"very short ({seconds:.2f} s): the prediction is unreliable")
-    if peak < SILENCE_PEAK: rec['warnings'].append(f"silent (peak {peak:.1e}): the prediction is meaningless")
-    X = window_features(y, sr, meta['feature'])
-    proba = predict(model, X)[0].mean(0)
-    order = np.argsort(-proba)
-    return dict(rec, seconds=round(seconds, 2), windows=len(X), emotion=meta['classes'][order[0]], probability=float(proba[order[0]]),
-                top=[(meta['classes'][i], float(proba[i])) for i in order[:top_k]],
-                probabilities={c: float(p) for c, p in zip(meta['classes'], proba)})
+    return dict(file_prediction(path, meta['classes'], lambda y, sr: predict(model, window_features(y, sr, meta['feature']))[0], top_k), runtime='torch')
 
 def predict_files(model:str|Path, paths:list, top_k:int=3) -> list[dict]:
     "Predictions for audio files from a saved model (file or run folder): the one call from Python."
     net, meta = load_model(model)
     return [predict_file(net, meta, p, top_k) for p in paths]
-
-# %% ../nbs/08_predict.ipynb #766c7a21
-def format_predictions(results:list[dict]) -> str:
-    "A table a person reads: one line per file, the top emotions, windows, warnings and errors."
-    lines = []
-    for r in results:
-        if r.get('error'): lines.append(f"{r['path']}: ERROR {r['error']}"); continue
-        top = ', '.join(f"{c} {p:.2f}" for c, p in r['top'])
-        note = f" (scored in {r['windows']} windows, averaged)" if r['windows'] > 1 else ''
-        lines.append(f"{r['path']}: {r['emotion']} [{top}]{note}")
-        lines += [f"    warning: {w}" for w in r['warnings']]
-    return '\n'.join(lines)

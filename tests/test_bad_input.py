@@ -20,7 +20,7 @@ def world(demo4, demo_run, tmp_path_factory):
 
 
 def _damaged_models(t):
-    "A saved (untrained) model, and copies of it damaged three ways: bytes flipped inside its weights, a NaN weight, another model's weights."
+    "A saved (untrained) model, and copies of it damaged five ways: bytes flipped inside its weights, a NaN weight, another model's weights; its ONNX twin with a weight edited, and cut short."
     import torch
     from ravdess_emo.models import make_model
     from ravdess_emo.predict import save_model, weights_digest
@@ -34,6 +34,9 @@ def _damaged_models(t):
     blob = torch.load(t/'good.pt', weights_only=True)
     blob['state_dict']['head.weight'] = torch.zeros(3, 3); blob['weights_sha256'] = weights_digest(blob['state_dict'])
     torch.save(blob, t/'other.pt')
+    import onnx
+    g = onnx.load(str(t/'good.onnx')); g.graph.initializer[0].raw_data = bytes(len(g.graph.initializer[0].raw_data)); onnx.save(g, str(t/'edited.onnx'))
+    (t/'cut.onnx').write_bytes((t/'good.onnx').read_bytes()[:1000])
 
 
 def _digests(folder):
@@ -60,6 +63,8 @@ CASES = [  # (case, arguments, exit status, what the message must say)
     ('predict with a damaged model file', lambda w: ['predict', w['t']/'flipped.pt', w['t']/'x.wav'], 2, 'flipped.pt: the model file is damaged (CRC error'),
     ('predict with non-finite weights', lambda w: ['predict', w['t']/'nan.pt', w['t']/'x.wav'], 2, 'nan.pt: the model has non-finite weights'),
     ('predict with weights of another shape', lambda w: ['predict', w['t']/'other.pt', w['t']/'x.wav'], 2, "other.pt: the model's description and weights do not fit"),
+    ('predict with an edited ONNX twin', lambda w: ['predict', w['t']/'edited.onnx', w['t']/'x.wav'], 2, 'edited.onnx: the graph does not match its checksum'),
+    ('predict with a cut ONNX twin', lambda w: ['predict', w['t']/'cut.onnx', w['t']/'x.wav'], 2, 'cut.onnx: not an ONNX model file'),
     ('predict --top -1', lambda w: ['predict', w['t']/'none.pt', w['t']/'x.wav', '--top', '-1'], 2, 'expected a whole number of at least 1'),
 ]
 

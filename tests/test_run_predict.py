@@ -122,6 +122,16 @@ def test_predict_scores_every_readable_file(first_run, audio_files):
     assert 'corrupt.wav: cannot read audio' in bad['error']
 
 
+def test_predict_answers_through_the_onnx_twin_as_torch_does(first_run, audio_files):
+    run_dir = _run_dirs(first_run[0])[0]
+    assert (run_dir/'model.onnx').is_file()
+    fast, slow = ([json.loads(line) for line in cli('predict', run_dir, *audio_files[:5], '--json', *extra).stdout.splitlines()] for extra in ([], ['--torch']))
+    assert {x['runtime'] for x in fast} == {'onnx'} and {x['runtime'] for x in slow} == {'torch'}
+    for a, b in zip(fast, slow):
+        assert (a['windows'], a['emotion']) == (b['windows'], b['emotion'])
+        assert max(abs(a['probabilities'][c] - b['probabilities'][c]) for c in a['probabilities']) < 1e-4
+
+
 def test_predict_table_and_model_file(first_run, audio_files):
     model = _run_dirs(first_run[0])[0]/'model.pt'
     r = cli('predict', model, audio_files[3], '--top', '2')
