@@ -166,6 +166,7 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
             out.append(dict(name=f'suite.{state}', unit='s', median=secs, min=secs, max=secs, n=1, peak_rss_mb=round(mem['mb'], 1),
                             status='ok' if rc == 0 else 'failed', runs=_call_runs(before, _reuse_counts(reports)), trained_folds=_trained_folds(reports, t0),
                             settings=dict(configs=list(config_files), sets=[*sets, *extra], experiments=experiments or 'default')))
+            print(f"suite.{state}: {secs:.0f} s, {out[-1]['status']}; runs {out[-1]['runs']}; folds trained {out[-1]['trained_folds'] or 'none'}", file=sys.stderr, flush=True)  # the stage can take an hour
     finally:
         if old is None: os.environ.pop('RAVDESS_EMO_CACHE', None)
         else: os.environ['RAVDESS_EMO_CACHE'] = old
