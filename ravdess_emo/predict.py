@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_predict.ipynb #3181d514
 from __future__ import annotations
-import hashlib, io, json, math, warnings, zipfile
+import hashlib, io, json, warnings, zipfile
 from pathlib import Path
 
 import librosa
@@ -16,11 +16,11 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from .corpora import CLASSES, CorpusError
-from .audio import load_audio, resampled
+from .audio import resampled
 from .data import listing_checksum
 from .storage import write_atomic
 from .features import log_mel_window, mfcc_window, seed_png_of
-from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, format_predictions, graph_digest, speech_windows, spectrum_settings
+from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, graph_digest, speech_windows, spectrum_settings
 from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
 
