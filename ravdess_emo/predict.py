@@ -19,7 +19,7 @@ from .corpora import CLASSES, CorpusError
 from .audio import resampled
 from .data import listing_checksum
 from .storage import write_atomic
-from .features import log_mel_window, mfcc_window, seed_png_of
+from .features import seed_png_of
 from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, graph_digest, speech_windows, spectrum_settings
 from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
@@ -33,10 +33,10 @@ def window_features(y:np.ndarray, sr:int, feature:dict) -> np.ndarray:
     "Model inputs (windows, *shape) for a clip, with the feature settings the model was trained on."
     kind, s = feature['extractor'], dict(feature['settings'])
     if kind in ('logmel', 'mfcc'):
-        fn, fsr = (log_mel_window if kind == 'logmel' else mfcc_window), s.pop('sr', 16000)
-        y = resampled(y, sr, fsr) if sr != fsr else y
+        s = spectrum_settings(feature)  # the ONNX path's settings too: one source of the defaults
+        y = resampled(y, sr, s['sr']) if sr != s['sr'] else y
         with threadpool_limits(1):  # as the cached training features were computed: the same bytes
-            return np.stack([fn(w, fsr, **{k: v for k, v in s.items() if k != 'seconds'}) for w in speech_windows(y, fsr, s.get('seconds', 3.0))])
+            return np.stack([SPECTRUM_EXTRACTORS[kind](w, **{k: v for k, v in s.items() if k != 'seconds'}) for w in speech_windows(y, s['sr'], s['seconds'])])
     if kind in ('png_logmel', 'png_mfcc'):
         y = resampled(y, sr, 22050) if sr != 22050 else y
         windows = speech_windows(y, 22050, feature['window_seconds'], top_db=60) if len(y) > 22050*feature['window_seconds'] else [y]
