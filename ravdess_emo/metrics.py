@@ -10,8 +10,8 @@ import numpy as np
 from .corpora import CLASSES
 
 # %% auto #0
-__all__ = ['SCALARS', 'auc_ovr', 'classification_metrics', 'summarize_folds', 'format_metric', 'format_summary', 'plot_confusion',
-           'batch_scores', 'bootstrap_ci', 'paired_comparison']
+__all__ = ['SCALARS', 'auc_ovr', 'unweighted_accuracy', 'classification_metrics', 'summarize_folds', 'format_metric',
+           'format_summary', 'plot_confusion', 'batch_scores', 'bootstrap_ci', 'paired_comparison']
 
 # %% ../nbs/00c_metrics.ipynb #e440db2b
 SCALARS = ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']
@@ -22,6 +22,14 @@ def auc_ovr(y:np.ndarray, proba:np.ndarray) -> float:
     if len(present) < 2: return float('nan')
     from sklearn.metrics import roc_auc_score  # imported on use: a command that computes no metric starts faster
     return float(np.mean([roc_auc_score(y == c, proba[:, c]) for c in present]))
+
+# %% ../nbs/00c_metrics.ipynb #9ee9cde1
+def unweighted_accuracy(y:np.ndarray,  # true class indices
+                        pred:np.ndarray,  # predicted class indices
+                       ) -> float:
+    "UA: the mean recall over the classes that occur in `y`, as scikit-learn's `balanced_accuracy_score` computes it, without its input checks (training computes it every epoch)."
+    y, pred = np.asarray(y), np.asarray(pred)
+    return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
 
 # %% ../nbs/00c_metrics.ipynb #2123021e
 def classification_metrics(y:np.ndarray,  # true class indices
@@ -36,9 +44,9 @@ def classification_metrics(y:np.ndarray,  # true class indices
     if len(classes) != proba.shape[1]: raise ValueError(f"{len(classes)} class names but {proba.shape[1]} columns of probabilities")
     pred, labels = proba.argmax(1), list(range(len(classes)))
     present = sorted(set(y))
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, matthews_corrcoef, precision_recall_fscore_support
+    from sklearn.metrics import accuracy_score, confusion_matrix, matthews_corrcoef, precision_recall_fscore_support
     p, r, f, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    m = dict(ua=float(balanced_accuracy_score(y, pred)), wa=float(accuracy_score(y, pred)),
+    m = dict(ua=unweighted_accuracy(y, pred), wa=float(accuracy_score(y, pred)),
              precision_macro=float(p[present].mean()), recall_macro=float(r[present].mean()),
              f1_macro=float(f[present].mean()), auc_ovr=auc_ovr(y, proba), mcc=float(matthews_corrcoef(y, pred)),
              n=len(y), confusion=confusion_matrix(y, pred, labels=labels).tolist(),

@@ -17,13 +17,13 @@ from .storage import project_dir, read_json, write_atomic, write_json
 from .demo import resolve_corpus
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER', 'THUMBNAILS', 'SORT_SCRIPT',
-           'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments', 'notebook_parameters',
-           'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types', 'check_output',
-           'check_corpus_for', 'report_notebook', 'new_run_id', 'corpus_fingerprint', 'code_fingerprint', 'run_key',
-           'finished_run', 'report_header', 'skip_uri_grammars', 'to_html', 'watch_folds', 'execute', 'summary_table',
-           'summary_markdown', 'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan',
-           'plan_runs', 'reuse_finished', 'run_or_reuse', 'run_experiments']
+__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'ALLOCATOR_ENV', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER',
+           'THUMBNAILS', 'SORT_SCRIPT', 'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments',
+           'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types',
+           'check_output', 'check_corpus_for', 'kernel_env', 'report_notebook', 'new_run_id', 'corpus_fingerprint',
+           'code_fingerprint', 'run_key', 'finished_run', 'report_header', 'skip_uri_grammars', 'to_html',
+           'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'index_html', 'write_summary',
+           'summary_files', 'protocol_plan', 'plan_runs', 'reuse_finished', 'run_or_reuse', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -148,6 +148,14 @@ def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
 
 # %% ../nbs/07_runner.ipynb #2b1c8e01
 KERNEL = 'ravdess-emo-python'
+# glibc's allocator maps every large block (a CNN's first feature maps: 20 MB a batch) afresh and unmaps it when
+# freed, so each training step page-faults and zeroes it again; raised thresholds keep freed memory for reuse
+ALLOCATOR_ENV = {'MALLOC_MMAP_THRESHOLD_': str(1 << 32), 'MALLOC_TRIM_THRESHOLD_': str(1 << 32)}
+
+def kernel_env() -> dict:
+    "The environment the report kernels add to this process's: inline plots, no progress bars, and `ALLOCATOR_ENV` where the user has not set those variables."
+    return {'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'RAVDESS_EMO_PROGRESS': '0',
+            **{k: v for k, v in ALLOCATOR_ENV.items() if k not in os.environ}}
 
 def _kernel_path() -> Path:
     "A Jupyter data folder whose kernel spec runs this interpreter."
@@ -158,7 +166,7 @@ def _kernel_path() -> Path:
                                           # a kernel shut down mid-cell (Ctrl-C) leaves asyncio tasks pending: not worth a console message
                                           "--IPKernelApp.exec_lines=__import__('logging').getLogger('asyncio').setLevel(50)"],
                                     display_name='ravdess-emo', language='python',
-                                    env={'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'RAVDESS_EMO_PROGRESS': '0'})))
+                                    env=kernel_env())))
     return folder
 
 def _exported(cell) -> bool:

@@ -44,7 +44,7 @@ class CT2Encoder:
     backend, layers = 'faster-whisper', [-1]
     def __init__(self, model:str|None=None, pad_seconds:float=30.0, compute_type:str='int8', threads:int=0):
         self.model, self.model_id = load_ct2_whisper(model, compute_type, threads)
-        self.pad_seconds = pad_seconds
+        self.pad_seconds = float(pad_seconds)  # 0 and 0.0 are one cache entry
 
     def __call__(self, audios:list[np.ndarray], layers=(-1,)) -> list[dict]:
         out = [None]*len(audios)
@@ -82,7 +82,7 @@ class ConvertedEncoder:
         from faster_whisper.feature_extractor import FeatureExtractor
         self.enc, self.model_id = converted_encoder(model)
         self.name = model_name(encoder_model_dir(model))  # what reports call it
-        self.pad_seconds, self.features = pad_seconds, FeatureExtractor(feature_size=self.enc.conv1.in_channels)
+        self.pad_seconds, self.features = float(pad_seconds), FeatureExtractor(feature_size=self.enc.conv1.in_channels)
         self.layers = ['embedding', *range(len(self.enc.blocks)), -1]  # the blocks' input, every block, the final output
 
     def __call__(self, audios:list[np.ndarray], layers=(-1,)) -> list[dict]:
