@@ -21,8 +21,8 @@ from .storage import read_json, write_json
 from .models import make_model
 
 # %% auto #0
-__all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'bench_training', 'bench_transcription',
-           'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench']
+__all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'epoch_in_child', 'bench_training',
+           'bench_transcription', 'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench']
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
 @contextmanager
@@ -80,10 +80,34 @@ def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> flo
     net, hist = train_model(net, X[~val], y[~val], X[val], y[val], cfg)
     return hist[-1]['val_ua']
 
+_EPOCH_CHILD = """
+import json, sys, time, numpy as np, torch
+from ravdess_emo.learner import TrainConfig, _epoch, set_seed
+from ravdess_emo.models import make_model
+X, y, repeats = np.load(sys.argv[1]), np.load(sys.argv[2]), int(sys.argv[3])
+set_seed(0); net = make_model('emo_cnn', X.shape[1:])
+opt, gen, secs, losses = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0), [], []
+for _ in range(repeats + 1):  # the first epoch warms up
+    t0 = time.perf_counter(); loss, _ = _epoch(net, opt, None, X, y, TrainConfig(batch_size=32), gen, 'cpu')
+    secs.append(time.perf_counter() - t0); losses.append(loss)
+print(json.dumps(dict(seconds=secs[1:], losses=losses)))
+"""
+
+def epoch_in_child(X:np.ndarray, y:np.ndarray, env:dict,  # variables to set; a None value removes the variable
+                   repeats:int=3) -> dict:
+    "Seconds of each EmoCNN epoch on (X, y) after a warm-up epoch, and every epoch's loss, in a fresh Python process with `env` applied to this one's environment."
+    with tempfile.TemporaryDirectory(prefix='bench-epoch-') as tmp:
+        np.save(f'{tmp}/X.npy', X); np.save(f'{tmp}/y.npy', y)
+        child_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+        done = subprocess.run([sys.executable, '-c', _EPOCH_CHILD, f'{tmp}/X.npy', f'{tmp}/y.npy', str(repeats)],
+                              env=child_env, capture_output=True, text=True)
+    if done.returncode: raise RuntimeError(f"the epoch process failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960,
                    ua_epochs:int=8,  # epochs of the layout comparison's training (0: leave it out)
                   ) -> list[dict]:
-    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays, in its channels-last layout and the former contiguous one, each with its validation UA."
+    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays: channels-last and the former contiguous layout (each with its validation UA), and in fresh processes under glibc's default allocator and under the report kernels' (`ALLOCATOR_ENV`)."
     out, y = [], files.label.to_numpy()
     for name, model, extractor, limit, kw in [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}),
                                               ('emo_cnn.array.contiguous', 'emo_cnn', 'logmel', None, {'channels_last': False})]:
@@ -94,6 +118,13 @@ def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=96
         r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32), gen, default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
         if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, **kw)
+    # glibc's allocator as it comes, against the settings the report kernels get (`ALLOCATOR_ENV`): each in a fresh process
+    from ravdess_emo.runner import ALLOCATOR_ENV
+    for name, env in [('glibc-default', {k: None for k in ALLOCATOR_ENV}), ('kernel-allocator', ALLOCATOR_ENV)]:
+        with peak_rss() as mem: r = epoch_in_child(X[idx], y[:len(X)][idx], env, repeats)
+        s = r['seconds']
+        out.append(dict(name=f'training.emo_cnn.array.{name}', unit='s/epoch', median=float(np.median(s)), min=min(s), max=max(s), n=len(s),
+                        peak_rss_mb=round(mem['mb'], 1), files_per_epoch=n_train, last_loss=r['losses'][-1]))
     return out
 
 # %% ../nbs/09_bench.ipynb #3492c565
