@@ -9,9 +9,9 @@ export MPLBACKEND=Agg PYTHONHASHSEED=0
 # with four threads on two cores each process spends its time slices spinning (an EmoCNN epoch of 1200 files, two
 # processes at once: 27-40 s each; with passive waiting 6-7 s; alone 3.3-4.2 s). Results do not depend on it.
 export OMP_WAIT_POLICY=PASSIVE
-# glibc keeps freed memory for reuse instead of mapping large tensors afresh at every step (see ALLOCATOR_ENV in
-# nbs/07_runner.ipynb: the report kernels get the same); the chapters run in the test processes themselves
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+# glibc keeps freed memory for reuse instead of mapping large tensors afresh at every step: the settings the report
+# kernels get (ALLOCATOR_ENV in nbs/07_runner.ipynb), for the chapters, which run in the test processes themselves
+eval "$(.venv/bin/python -c "from ravdess_emo.runner import ALLOCATOR_ENV; print(' '.join(f'export {k}={v};' for k, v in ALLOCATOR_ENV.items()))")"
 # two workers, each taking whole test files (--dist loadfile keeps a file's module fixtures on one worker): much of a
 # test's time is one-threaded (kernel start-up, imports, waiting on subprocesses), so two files side by side finish sooner
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests "$@"
