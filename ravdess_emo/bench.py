@@ -101,7 +101,7 @@ def epoch_in_child(X:np.ndarray, y:np.ndarray, env:dict,  # variables to set; a 
         child_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
         done = subprocess.run([sys.executable, '-c', _EPOCH_CHILD, f'{tmp}/X.npy', f'{tmp}/y.npy', str(repeats)],
                               env=child_env, capture_output=True, text=True)
-    if done.returncode: raise RuntimeError(f"the epoch process failed: {done.stderr.strip().splitlines()[-1:]}")
+    if done.returncode: raise RuntimeError(f"the epoch process failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960,

@@ -35,7 +35,8 @@ def set_seed(seed:int) -> None:
     torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
     torch.use_deterministic_algorithms(True, warn_only=True)
     # deterministic mode also fills every new tensor with NaN, a guard against operations that read memory they did
-    # not write; none here does (reruns are bit-identical without it: 00d's tests), and it cost 8% of a CNN step
+    # not write; none here does (a resumed run still ends bit-identical to an uninterrupted one: tests/test_resume.py),
+    # and the fill cost about 8% of a CNN step
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 def set_threads(threads:int|None=None,  # intra-op threads for torch; None: one per core
