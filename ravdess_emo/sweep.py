@@ -17,9 +17,9 @@ from .storage import project_dir, read_json, write_atomic, write_json
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'METRICS', 'parse_values', 'parse_grid', 'Point', 'sweep_points', 'load_sweep_spec', 'plan_sweep',
-           'sweep_id', 'PointFailed', 'validation_ua', 'point_result', 'without_nanny_environ', 'run_point',
-           'local_workers', 'point_threads', 'connect', 'sweep_progress', 'point_label', 'run_sweep', 'sweep_table',
-           'sweep_markdown', 'sweep_html', 'plot_sweep', 'sweep_views']
+           'sweep_id', 'PointFailed', 'validation_ua', 'point_result', 'without_nanny_environ', 'workers_on_host',
+           'wait_policy', 'run_point', 'local_workers', 'point_threads', 'connect', 'sweep_progress', 'point_label',
+           'run_sweep', 'sweep_table', 'sweep_markdown', 'sweep_html', 'plot_sweep', 'sweep_views']
 
 # %% ../nbs/11_sweep.ipynb #8ed25b4d
 def parse_values(text:str) -> list:
@@ -135,11 +135,28 @@ def without_nanny_environ(environ:dict|None=None) -> list[str]:
     for k in removed: del environ[k]
     return removed
 
+def workers_on_host() -> int:
+    "How many workers of the cluster running this task share its worker's host; 1 outside a Dask task."
+    try:
+        from distributed import get_client, get_worker
+        host = get_worker().host
+    except (ImportError, ValueError): return 1
+    return max(1, sum(w.get('host') == host for w in get_client().scheduler_info(n_workers=-1)['workers'].values()))
+
+def wait_policy(threads:int|None,  # the point's torch threads; None: one per core
+                workers:int,  # workers on the point's host
+               ) -> str|None:
+    "`OMP_WAIT_POLICY` for a point's kernels: PASSIVE when several workers share a host and the point takes every core, else None (OpenMP's default)."
+    return 'PASSIVE' if threads is None and workers > 1 else None
+
 def run_point(experiment:str, params:dict, out:str, configs:list, fresh:bool=False,
               label:str='',  # how the worker's fold progress lines name the point
              ) -> dict:
     "Run one planned point where it is called (a Dask worker) and return its `point_result`; raises `PointFailed` when the notebook failed."
     without_nanny_environ()  # MALLOC_TRIM_THRESHOLD_=65536 alone made a CNN fold train twice as slowly
+    # an external cluster's workers on one host each run a kernel with one torch thread per core: OpenMP's idle threads
+    # would spin against each other (two such processes on 2 cores: 27-40 s per EmoCNN epoch, 6-7 s waiting passively)
+    if policy := wait_policy(params.get('threads'), workers_on_host()): os.environ.setdefault('OMP_WAIT_POLICY', policy)
     if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'
     else: os.environ.pop('RAVDESS_EMO_FRESH', None)
     o = run_or_reuse(experiment, params, Path(out), configs, progress=False, fresh=fresh, label=label)
