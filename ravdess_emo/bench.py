@@ -16,7 +16,7 @@ import torch
 from .demo import resolve_corpus
 from .data import scan_corpus
 from .features import extract
-from .learner import TrainConfig, _epoch, default_device, environment, set_seed, train_model
+from .learner import TrainConfig, _epoch, bf16_native, default_device, environment, set_seed, train_model
 from .storage import read_json, write_json
 from .models import make_model
 
@@ -68,7 +68,7 @@ def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|Non
             out[-1]['files'] = out[-2]['files'] = len(ps)
     return out
 
-def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> float|None:
+def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, precision:str='fp32', **model_kwargs) -> float|None:
     "Validation UA of EmoCNN trained `epochs` epochs with the default CNN recipe (`configs/default.yaml`'s `cnn_recipe`) on all actors but the last two, tested on those two."
     from ravdess_emo.runner import load_config
     actors = sorted(files.actor.unique())
@@ -76,7 +76,7 @@ def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, **model_kwargs) -> flo
     val = files.actor.isin(actors[-2:]).to_numpy(); y = files.label.to_numpy()
     set_seed(0); net = make_model('emo_cnn', X.shape[1:], **model_kwargs)
     recipe = {k: v for k, v in load_config('default')['cnn_recipe'].items() if k in TrainConfig.__dataclass_fields__}  # the one source of the recipe
-    cfg = TrainConfig(**{**recipe, 'epochs': epochs, 'progress': False})
+    cfg = TrainConfig(**{**recipe, 'epochs': epochs, 'precision': precision, 'progress': False})
     net, hist = train_model(net, X[~val], y[~val], X[val], y[val], cfg)
     return hist[-1]['val_ua']
 
@@ -107,17 +107,19 @@ def epoch_in_child(X:np.ndarray, y:np.ndarray, env:dict,  # variables to set; a 
 def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960,
                    ua_epochs:int=8,  # epochs of the layout comparison's training (0: leave it out)
                   ) -> list[dict]:
-    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays: channels-last and the former contiguous layout (each with its validation UA), and in fresh processes under glibc's default allocator and under the report kernels' (`ALLOCATOR_ENV`)."
+    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays: channels-last, the former contiguous layout and, where the hardware has it, bfloat16 training (each with its validation UA), and in fresh processes under glibc's default allocator and under the report kernels' (`ALLOCATOR_ENV`)."
     out, y = [], files.label.to_numpy()
-    for name, model, extractor, limit, kw in [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}),
-                                              ('emo_cnn.array.contiguous', 'emo_cnn', 'logmel', None, {'channels_last': False})]:
+    variants = [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}, 'fp32'), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}, 'fp32'),
+                ('emo_cnn.array.contiguous', 'emo_cnn', 'logmel', None, {'channels_last': False}, 'fp32')]
+    if bf16_native(): variants.append(('emo_cnn.array.bf16', 'emo_cnn', 'logmel', None, {}, 'bf16'))  # emulated elsewhere: slower, not worth a figure
+    for name, model, extractor, limit, kw, precision in variants:
         X = extract(paths[:limit], extractor, {}, progress=False)
         idx = np.resize(np.arange(len(X)), n_train)  # an epoch of `n_train` files, like an si6 fold of RAVDESS
         set_seed(0); net = make_model(model, X.shape[1:], **kw).to(default_device())
         opt, gen = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0)
-        r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32), gen, default_device()), 1)[1], repeats)
+        r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32, precision=precision), gen, default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
-        if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, **kw)
+        if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, precision, **kw)
     # glibc's allocator as it comes, against the settings the report kernels get (`ALLOCATOR_ENV`): each in a fresh process
     from ravdess_emo.runner import ALLOCATOR_ENV
     for name, env in [('glibc-default', {k: None for k in ALLOCATOR_ENV}), ('kernel-allocator', ALLOCATOR_ENV)]:

@@ -22,9 +22,9 @@ from .metrics import SCALARS, bootstrap_ci, classification_metrics, summarize_fo
 from .fold_store import array_digest, code_digest, fold_key, load_fold, save_fold
 
 # %% auto #0
-__all__ = ['set_seed', 'set_threads', 'default_device', 'reproducibility', 'TrainConfig', 'as_float', 'predict', 'random_crops',
-           'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of', 'fold_result', 'collect',
-           'training_code', 'fold_recipe', 'write_progress', 'cross_validate', 'git_state', 'environment',
+__all__ = ['PRECISIONS', 'set_seed', 'set_threads', 'default_device', 'bf16_native', 'reproducibility', 'TrainConfig', 'as_float',
+           'predict', 'random_crops', 'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of', 'fold_result',
+           'collect', 'training_code', 'fold_recipe', 'write_progress', 'cross_validate', 'git_state', 'environment',
            'add_confidence', 'Run', 'plot_histories', 'fold_table', 'latest_runs', 'protocol_comparison']
 
 # %% ../nbs/00d_learner.ipynb #ba7ef238
@@ -51,6 +51,15 @@ def default_device() -> str:
     "'cuda' when a GPU is usable, else 'cpu'."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
+PRECISIONS = ('fp32', 'bf16')
+
+def bf16_native(device:str|None=None) -> bool:
+    "Whether `device` computes bfloat16 in hardware (CPUs with AVX-512 BF16 or AMX, GPUs from Ampere on); elsewhere `precision='bf16'` is emulated and slower."
+    device = device or default_device()
+    if device.startswith('cuda'): return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False
+
 def reproducibility() -> dict:
     "What a bit-identical rerun must match, and whether this device's settings allow one."
     cuda = torch.cuda.is_available()
@@ -75,7 +84,11 @@ class TrainConfig:
     crop:int|None = None  # train on random crops of this many frames of the last axis; evaluation sees the whole input
     seed:int = 0
     device:str|None = None  # None: a GPU when there is one
+    precision:str = 'fp32'  # 'fp32'; 'bf16': the training steps' arithmetic in bfloat16 (autocast), weights, optimiser and evaluation in fp32; 'auto': bf16 where `bf16_native`, else fp32
     progress:bool = True
+
+    def __post_init__(self):
+        if self.precision == 'auto': self.precision = 'bf16' if bf16_native(self.device) else 'fp32'  # resolved here, so fold keys and reports name what ran
 
 def as_float(X:np.ndarray) -> torch.Tensor:
     "Model input as float32: uint8 images are scaled to [0, 1] as torchvision's `ToTensor` does."
@@ -107,8 +120,9 @@ def _epoch(model, opt, sched, X, y, cfg:TrainConfig, gen, device) -> tuple[float
     for i in range(0, len(X), cfg.batch_size):
         idx = order[i:i+cfg.batch_size].numpy()
         xb, yb = as_float(random_crops(X, idx, cfg.crop, gen)).to(device), torch.from_numpy(y[idx]).long().to(device)
-        logits, _ = model(xb)
-        loss = F.cross_entropy(logits, yb)
+        with torch.autocast(xb.device.type, torch.bfloat16, enabled=cfg.precision == 'bf16'):
+            logits, _ = model(xb)
+            loss = F.cross_entropy(logits, yb)
         opt.zero_grad(); loss.backward(); opt.step()
         if sched is not None: sched.step()
         total += loss.item()*len(idx); correct += (logits.argmax(1) == yb).sum().item()
@@ -138,6 +152,7 @@ def train_model(model:torch.nn.Module, X:np.ndarray, y:np.ndarray,  # training i
                 cfg:TrainConfig=TrainConfig(), desc:str='train') -> tuple[torch.nn.Module, list[dict]]:
     "Train with the configured optimiser and schedule; keep the selected epoch's weights. Returns the model and the per-epoch history."
     if cfg.select not in ('best_val', 'last'): raise ValueError(f"select must be 'best_val' or 'last', got {cfg.select!r}")
+    if cfg.precision not in PRECISIONS: raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     device = cfg.device or default_device()
     model.to(device)
     opt = optimizer(model, cfg)
