@@ -255,5 +255,5 @@ def format_bench(rec:dict) -> str:
     df['val_ua'] = df.val_ua.map(lambda v: '' if pd.isna(v) else f'{v:.3f}')
     df['trained_folds'] = df.trained_folds.map(lambda t: '' if not isinstance(t, dict) else ', '.join(f'{k} {v}' for k, v in t.items()) or 'none')
     m = rec['machine']
-    head = f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {m['cores']} cores, {m['torch_threads']} torch threads, GPU: {m['gpu'] or 'none'}"
+    head = f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {m['cores']} cores, {m['torch_threads']} torch threads, CPU: {m.get('cpu_capability', '?')}{', bf16 native' if m.get('bf16_native') else ''}, GPU: {m['gpu'] or 'none'}"
     return head + '\n' + df.to_string(index=False, float_format=lambda v: f'{v:.3g}')

@@ -267,7 +267,8 @@ def environment() -> dict:
         try: versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError: pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu))
+    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
+                                                cpu_capability=torch.backends.cpu.get_cpu_capability(), bf16_native=bf16_native('cpu')))  # the CPU's vector instructions torch uses (AVX2, AVX512...)
 
 # %% ../nbs/00d_learner.ipynb #84553cfc
 def add_confidence(summary:dict,  # a fold summary (`summarize_folds`), completed in place

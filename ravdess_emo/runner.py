@@ -230,7 +230,7 @@ def report_header(record:dict) -> str:
              *[(k.upper().replace('F1_MACRO', 'macro-F1'), format_metric(s[k])) for k in ('ua', 'wa', 'f1_macro') if k in s]]
     prov = [('commit', f"{g.get('commit')}" + (' (with uncommitted changes)' if g.get('dirty') else '') if g else None),
             ('created', record.get('created')),
-            ('machine', f"{m.get('platform')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads, GPU: {m.get('gpu') or 'none'}" if m else None),
+            ('machine', f"{m.get('platform')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads, CPU {m.get('cpu_capability', '?')}{' (bf16 native)' if m.get('bf16_native') else ''}, GPU: {m.get('gpu') or 'none'}" if m else None),
             ('packages', ', '.join(f'{k} {v}' for k, v in record.get('versions', {}).items()) or None)]
     rows = ''.join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in facts + prov if v is not None)
     params = esc(json.dumps(record.get('params', {}), indent=1, default=str))
