@@ -49,9 +49,12 @@ def test_predict_with_an_emodb_model(emodb_run, emodb):
     assert set(result['probabilities']) == {'neutral', 'anger', 'boredom', 'disgust', 'fear', 'happiness', 'sadness'}
 
 
+QUICK_CNN = '{optimizer: adamw, schedule: onecycle, lr: 0.003, weight_decay: 0.01, epochs: 1, select: last, patience: null}'  # the default CNN recipe, one epoch
+
+
 def test_cross_corpus_both_directions(demo4, emodb, env, tmp_path):
     r = cli('run', '06_cross_corpus', '--data', demo4, '--set', f'other={emodb}', '--out', tmp_path, '--quiet',
-            '--set', 'epochs=1', '--set', 'encoder_epochs=3', '--set', 'branches=[spectrogram]', env=env)
+            '--set', 'epochs=1', '--set', 'encoder_epochs=3', '--set', 'branches=[spectrogram]', '--set', f'cnn_recipe={QUICK_CNN}', env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((next((tmp_path/'06_cross_corpus').iterdir())/'metrics.json').read_text())
     assert m['protocol'] == 'xcorpus' and m['shared_emotions'] == ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
@@ -59,3 +62,4 @@ def test_cross_corpus_both_directions(demo4, emodb, env, tmp_path):
                                   'spectrogram: emodb -> ravdess-demo', 'spectrogram: ravdess-demo within (si6, 4 folds)'}
     assert m['folds'][0]['n_test'] == 535 - 81  # every EmoDB file but boredom's
     assert m['other_corpus']['name'] == 'emodb'
+    assert m['params']['cnn_recipe']['schedule'] == 'onecycle' and m['params']['precision'] == 'auto'  # configs/default.yaml's CNN recipe and arithmetic reach 06's CNN branch
