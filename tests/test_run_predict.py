@@ -150,6 +150,7 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((_run_dirs(tmp_path)[0]/'metrics.json').read_text())
     fold = m['folds'][0]
-    assert (m['protocol'], m['params']['input'], m['params']['model']) == ('random70', 'png', 'seed_cnn')
+    assert (m['protocol'], m['params']['input'], m['params']['model'], m['params']['precision']) == ('random70', 'png', 'seed_cnn', 'fp32')  # the seed's arithmetic too
+    assert 'bf16' not in m['model']
     assert (fold['n_train'], fold['n_val'], fold['n_test']) == (84, 0, 36)  # 70% of 120 files, all trained on
     assert fold['best_epoch'] == 2 and len(fold['history']) == 2 and 'val_ua' not in fold['history'][-1]
