@@ -4,12 +4,13 @@
 
 # %% ../nbs/07_runner.ipynb #dedb9319
 from __future__ import annotations
-import ast, datetime, hashlib, html, json, os, re, shutil, sys, tempfile, threading, time
+import ast, datetime, hashlib, html, json, logging, os, re, shutil, signal, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 
 from .corpora import CorpusError
 from .splits import PROTOCOLS
@@ -20,10 +21,11 @@ from .demo import resolve_corpus
 __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'ALLOCATOR_ENV', 'OFFLINE_TEMPLATE', 'PUBLISHED', 'PROTOCOL_ORDER',
            'THUMBNAILS', 'SORT_SCRIPT', 'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments',
            'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types',
-           'check_output', 'check_corpus_for', 'kernel_env', 'report_notebook', 'new_run_id', 'corpus_fingerprint',
-           'code_fingerprint', 'run_key', 'finished_run', 'report_header', 'skip_uri_grammars', 'to_html',
-           'watch_folds', 'execute', 'summary_table', 'summary_markdown', 'plot_summary', 'index_html', 'write_summary',
-           'summary_files', 'protocol_plan', 'plan_runs', 'reuse_finished', 'run_or_reuse', 'run_experiments']
+           'check_output', 'check_corpus_for', 'kernel_env', 'report_notebook', 'new_run_id', 'KernelGroupManager',
+           'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'report_header', 'skip_uri_grammars',
+           'to_html', 'watch_folds', 'execute', 'where_failed', 'summary_table', 'summary_markdown', 'plot_summary',
+           'index_html', 'write_summary', 'summary_files', 'protocol_plan', 'plan_runs', 'reuse_finished',
+           'run_or_reuse', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -153,8 +155,11 @@ KERNEL = 'ravdess-emo-python'
 ALLOCATOR_ENV = {'MALLOC_MMAP_THRESHOLD_': str(1 << 32), 'MALLOC_TRIM_THRESHOLD_': str(1 << 32)}
 
 def kernel_env() -> dict:
-    "The environment the report kernels add to this process's: inline plots, no progress bars, and `ALLOCATOR_ENV` where the user has not set those variables."
+    "The environment the report kernels add to this process's: inline plots, no progress bars, a quiet resource tracker, and `ALLOCATOR_ENV` where the user has not set those variables."
     return {'MPLBACKEND': 'module://matplotlib_inline.backend_inline', 'RAVDESS_EMO_PROGRESS': '0',
+            # a kernel killed while its feature workers run (out of memory) leaves their semaphores to loky's resource
+            # tracker, which frees them and warns of each in four console lines: the runner's one line says what happened
+            'PYTHONWARNINGS': ','.join(filter(None, [os.environ.get('PYTHONWARNINGS'), 'ignore:resource_tracker:UserWarning'])),
             **{k: v for k, v in ALLOCATOR_ENV.items() if k not in os.environ}}
 
 def _kernel_path() -> Path:
@@ -188,6 +193,17 @@ def new_run_id(params:dict) -> str:
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]
     h = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return f"{stamp}-{params.get('protocol', 'report')}-{h}"
+
+# %% ../nbs/07_runner.ipynb #kgm0a1b2
+class KernelGroupManager(AsyncKernelManager):
+    "The report kernels' manager: its clean-up ends the kernel's process group, so that what a dead kernel started (feature workers) does not outlive it; nbclient skips the shutdown of a kernel that died."
+    async def cleanup_resources(self, restart:bool=False) -> None:
+        pgid = getattr(self.provisioner, 'pgid', None)
+        if not restart and pgid and hasattr(os, 'killpg') and pgid != os.getpgrp():  # the kernel's own session, never the runner's
+            try: os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError): pass  # the group has gone already (a kernel shut down as usual)
+        await super().cleanup_resources(restart)
+
 
 # %% ../nbs/07_runner.ipynb #c81fc8dc
 def corpus_fingerprint(root:str|Path) -> str:
@@ -274,14 +290,20 @@ def watch_folds(run_dir:Path, label:str):
     try: yield
     finally: stop.set(); t.join()
 
+def _no_kernel_death_line(record:logging.LogRecord) -> bool:
+    "Drop nbclient's 'Kernel died' log line (it also comes when Ctrl-C has papermill stop the kernel): the runner reports a dead kernel in its own words."
+    return not record.getMessage().startswith('Kernel died')
+
 def execute(experiment:str, params:dict, out:Path, progress:bool=True,
             configs:list=(),  # the config names the parameters came from, recorded in run.json
             label:str='',  # how the console names this run in fold progress lines
            ) -> dict:
-    "Run one experiment notebook into `out/<experiment>/<run-id>/`; the outcome, never an exception for a failed cell (Ctrl-C leaves `interrupted`)."
+    "Run one experiment notebook into `out/<experiment>/<run-id>/`; the outcome, never an exception for a failed cell or a dead kernel (Ctrl-C leaves `interrupted`)."
     skip_uri_grammars()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+    from nbclient.exceptions import DeadKernelError
+    logging.getLogger('papermill').addFilter(_no_kernel_death_line)  # once: a filter is added only if absent
     params, key = dict(params), run_key(experiment, params)
     run_dir = Path(out)/experiment/new_run_id(params)
     run_dir.mkdir(parents=True)
@@ -292,10 +314,12 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True,
         with watch_folds(run_dir, label or experiment):
             pm.execute_notebook(report_notebook(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
                                 cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False,
-                                shutdown_kernel='immediate')  # every cell has run and every file is written: a graceful exit took 2.5-3 s per kernel with torch loaded
+                                shutdown_kernel='immediate', kernel_manager_class=KernelGroupManager)  # every cell has run and every file is written: a graceful exit took 2.5-3 s per kernel with torch loaded
         status = 'ok'
     except PapermillExecutionError as e:
         status, error = 'failed', dict(cell=e.exec_count, ename=e.ename, evalue=str(e.evalue)[:2000])
+    except DeadKernelError:  # killed from outside, or by the system for want of memory
+        status, error = 'failed', dict(cell=None, ename='DeadKernelError', evalue='the kernel died (killed, or out of memory); the folds it finished are kept: run again to resume')
     finally:
         seconds = time.time() - t0
         if nb_out.exists(): to_html(nb_out, run_dir/'report.html')
@@ -323,6 +347,10 @@ def _notes(row:dict, reused:list) -> str:
              f"reused by {len(reused)} later identical call(s)" if reused else '']
     return '; '.join(n for n in notes if n)
 
+def where_failed(error:dict) -> str:
+    "Where a run failed, for the console: the cell and the exception's name ('at cell 7: ValueError'), or the name alone when no cell is known (a dead kernel)."
+    return f"at cell {error['cell']}: {error['ename']}" if error.get('cell') is not None else error['ename']
+
 def _row(run_dir:Path) -> dict|None:
     "The summary row of one run folder."
     from ravdess_emo.metrics import SCALARS
@@ -338,7 +366,7 @@ def _row(run_dir:Path) -> dict|None:
                config='+'.join(info['configs']) if info.get('configs') else 'notebook defaults',
                source='this project', status=info.get('status', 'ok'), run_id=run_dir.name,
                seconds=info.get('seconds') or m.get('timings', {}).get('total'))
-    if info.get('error'): row['error'] = f"cell {info['error']['cell']}: {info['error']['ename']}: {info['error']['evalue'][:120]}"
+    if info.get('error'): row['error'] = f"{where_failed(info['error'])}: {info['error']['evalue'][:120]}"
     for k in SCALARS:
         s = summary.get(k)
         if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
@@ -542,10 +570,10 @@ def run_experiments(experiments:list[str]|None=None,  # names; None: every avail
             print(f"== {label} on {corpus} ({(time.time() - t0)/60:.1f} min so far)", flush=True)
             outcomes.append(o := run_or_reuse(e, params[(e, p)], out, configs, progress, fresh, label))
             if o['status'] == 'reused': print(f"   reused (parameters, corpus and code unchanged): {o['run_dir']}", flush=True); continue
-            print(f"   {o['status']} in {o['seconds']:.0f} s: {o['run_dir']}" + (f"\n   failed at cell {o['error']['cell']}: {o['error']['ename']}: {o['error']['evalue'][:300]}" if o['error'] else ''), flush=True)
+            print(f"   {o['status']} in {o['seconds']:.0f} s: {o['run_dir']}" + (f"\n   failed {where_failed(o['error'])}: {o['error']['evalue'][:300]}" if o['error'] else ''), flush=True)
     finally:
         summary = write_summary(out)
         print(f"Summary: {', '.join(map(str, summary_files(out)))}")
     failed = [o for o in outcomes if o['status'] not in ('ok', 'reused')]
-    for o in failed: print(f"FAILED {o['experiment']}: cell {o['error']['cell']} ({o['error']['ename']}); partial report in {o['run_dir']}", file=sys.stderr)
+    for o in failed: print(f"FAILED {o['experiment']}: {where_failed(o['error'])}; partial report in {o['run_dir']}", file=sys.stderr)
     return (1 if failed else 0), summary

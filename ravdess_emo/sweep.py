@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from .metrics import format_metric
-from .runner import check_output, notebook_parameters, plan_runs, reuse_finished, run_key, run_or_reuse
+from .runner import check_output, notebook_parameters, plan_runs, reuse_finished, run_key, run_or_reuse, where_failed
 from .storage import project_dir, read_json, write_atomic, write_json
 
 # %% auto #0
@@ -162,7 +162,7 @@ def run_point(experiment:str, params:dict, out:str, configs:list, fresh:bool=Fal
     o = run_or_reuse(experiment, params, Path(out), configs, progress=False, fresh=fresh, label=label)
     if o['status'] not in ('ok', 'reused'):
         err = o['error'] or {}
-        raise PointFailed(f"{experiment} {o['status']}" + (f" at cell {err.get('cell')}: {err.get('ename')}: {err.get('evalue', '')[:300]}" if err else '')
+        raise PointFailed(f"{experiment} {o['status']}" + (f" {where_failed(err)}: {err.get('evalue', '')[:300]}" if err else '')
                           + f"; partial report in {o['run_dir']}")
     try:
         from distributed import get_worker

@@ -1,5 +1,5 @@
-"Train each fold once: an interrupted run resumes at its first unfinished fold, an identical call is reused, fusion reuses stored branches."
-import json, os, signal, subprocess, time
+"Train each fold once: an interrupted run (Ctrl-C, a killed kernel) resumes at its first unfinished fold, an identical call is reused, fusion reuses stored branches."
+import json, os, signal, subprocess, tempfile, time
 from pathlib import Path
 
 import pytest
@@ -22,32 +22,76 @@ def _metrics(out, exp='01_spectrogram_cnn'):
     return [json.loads((d/'metrics.json').read_text()) for d in sorted((out/exp).iterdir()) if (d/'metrics.json').exists()]
 
 
-def _interrupt_after_first_fold(args, env, store):
-    "Start a run, send Ctrl-C (SIGINT to its process group) once its first fold is stored; (exit status, stderr)."
-    p = subprocess.Popen([str(BIN/'ravdess-emo'), *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal, whoever started the tests
-    try:
-        deadline = time.time() + 300
-        while not list(store.glob('*/fold.json')) and p.poll() is None and time.time() < deadline: time.sleep(0.1)
-        assert p.poll() is None, "the run ended before it could be interrupted"
-        os.killpg(p.pid, signal.SIGINT)
-        _, err = p.communicate(timeout=120)
-        return p.returncode, err
-    finally:
-        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL); p.wait()
+def _ctrl_c(p):
+    "Ctrl-C at a terminal: SIGINT to the run's process group."
+    os.killpg(p.pid, signal.SIGINT)
+
+
+def _kill_kernel(p):
+    "Kill the kernel the run started (its child `ipykernel_launcher`), as the system does when memory runs out."
+    kernels = [int(d.name) for d in Path('/proc').iterdir() if d.name.isdigit() and _parent_and_command(d) == (p.pid, True)]
+    assert kernels, "no kernel found under the run"
+    for k in kernels: os.kill(k, signal.SIGKILL)
+    return kernels
+
+
+def _parent_and_command(proc:Path):
+    "(parent pid, whether it is an ipykernel) of a /proc entry; None when it has gone."
+    try: return int((proc/'stat').read_text().rsplit(')', 1)[1].split()[1]), b'ipykernel_launcher' in (proc/'cmdline').read_bytes()
+    except (OSError, IndexError, ValueError): return None
+
+
+def _group(proc:Path):
+    "The process group of a running /proc entry; None when it has gone or only waits to be reaped (a zombie)."
+    try: state, _, pgid = (proc/'stat').read_text().rsplit(')', 1)[1].split()[:3]
+    except (OSError, ValueError): return None
+    return None if state in 'ZX' else int(pgid)
+
+
+def _interrupt_after_first_fold(args, env, store, interrupt=_ctrl_c):
+    "Start a run, `interrupt` it once its first fold is stored; (exit status, stderr, what `interrupt` returned), as soon as the run has exited."
+    with tempfile.TemporaryFile('w+') as err:  # a file, not a pipe: a process the run leaves behind cannot hold this call open
+        p = subprocess.Popen([str(BIN/'ravdess-emo'), *map(str, args)], env=env, stdout=subprocess.DEVNULL, stderr=err, text=True,
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal, whoever started the tests
+        try:
+            deadline = time.time() + 300
+            while not list(store.glob('*/fold.json')) and p.poll() is None and time.time() < deadline: time.sleep(0.1)
+            assert p.poll() is None, "the run ended before it could be interrupted"
+            done = interrupt(p)
+            p.wait(timeout=120)
+            err.seek(0)
+            return p.returncode, err.read(), done
+        finally:
+            if p.poll() is None: os.killpg(p.pid, signal.SIGKILL); p.wait()
 
 
 @pytest.fixture(scope='module')
 def resumed(demo4, env, tmp_path_factory):
     "A run interrupted by Ctrl-C after its first fold, then the same call again: (reports folder, interrupted exit status and stderr, resumed call)."
     out = tmp_path_factory.mktemp('reports')
-    rc, err = _interrupt_after_first_fold([*RUN, '--data', demo4, '--out', out], env, Path(env['RAVDESS_EMO_CACHE'])/'folds')
+    rc, err, _ = _interrupt_after_first_fold([*RUN, '--data', demo4, '--out', out], env, Path(env['RAVDESS_EMO_CACHE'])/'folds')
     return out, rc, err, cli(*RUN, '--data', demo4, '--out', out, env=env)
 
 
 def test_ctrl_c_prints_one_line_and_keeps_the_finished_fold(resumed, env):
     _, rc, err, _ = resumed
     assert rc == 130 and 'Traceback' not in err and 'interrupted' in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_killed_kernel_fails_its_run_in_one_line_and_the_next_call_resumes(demo4, tmp_path):
+    env, out = dict(os.environ, RAVDESS_EMO_CACHE=str(tmp_path/'cache')), tmp_path/'reports'
+    rc, err, kernels = _interrupt_after_first_fold([*RUN, '--data', demo4, '--out', out], env, tmp_path/'cache'/'folds', _kill_kernel)
+    run_dir = next((out/'01_spectrogram_cnn').iterdir())
+    assert rc == 1 and err.strip().splitlines() == [f"FAILED 01_spectrogram_cnn: DeadKernelError; partial report in {run_dir}"], err
+    info = json.loads((run_dir/'run.json').read_text())
+    assert info['status'] == 'failed' and 'kernel died' in info['error']['evalue']
+    assert 'failed (DeadKernelError: the kernel died' in (out/'summary.md').read_text()
+    deadline = time.time() + 10  # SIGKILL is delivered at once, but a process takes a moment to exit
+    while (left := [d.name for d in Path('/proc').iterdir() if d.name.isdigit() and _group(d) in kernels]) and time.time() < deadline: time.sleep(0.2)
+    assert not left, f"processes of the dead kernel's group outlive it: {left}"  # its feature workers would otherwise idle on for about 40 s
+    r = cli(*RUN, '--data', demo4, '--out', out, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [f['reused'] for f in _metrics(out)[-1]['folds']] == [True, False]
 
 
 def test_interrupted_run_resumes_at_its_first_unfinished_fold(resumed, demo4, env, tmp_path):

@@ -88,7 +88,7 @@ def test_failing_notebook_keeps_partial_report(demo4, env, tmp_path):
     assert info['status'] == 'failed' and info['error']['ename'] == 'ValueError'
     assert "unknown model 'resnet'" in (run_dir/'01_spectrogram_cnn.ipynb').read_text()
     assert len(_run_dirs(tmp_path, '00_data')) == 1  # the other experiment still ran
-    assert 'failed (cell' in (tmp_path/'summary.md').read_text()
+    assert 'failed (at cell' in (tmp_path/'summary.md').read_text()
 
 
 @pytest.fixture(scope='module')
