@@ -96,7 +96,8 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
                                       const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
                                       return idle && p.length > 0 && !p.some(t => t.includes('*')) && (/\\d/.test(p[p.length - 1]) || document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')); }""",
                            timeout=180_000, polling=500)
-    page.keyboard.press('Control+s'); page.wait_for_timeout(1500)
+    page.keyboard.press('Control+s')  # saved when the server has the file: the tab is no longer marked dirty
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000, polling=200)
     saved = json.loads((root/'00c_metrics.ipynb').read_text())
     code = [c for c in saved['cells'] if c['cell_type'] == 'code']
     errors = [o for c in code for o in c['outputs'] if o['output_type'] == 'error']
