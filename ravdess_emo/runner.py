@@ -194,7 +194,7 @@ def new_run_id(params:dict) -> str:
     h = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return f"{stamp}-{params.get('protocol', 'report')}-{h}"
 
-# %% ../nbs/07_runner.ipynb #kgm0a1b2
+# %% ../nbs/07_runner.ipynb #4cc14a72
 class KernelGroupManager(AsyncKernelManager):
     "The report kernels' manager: its clean-up ends the kernel's process group, so that what a dead kernel started (feature workers) does not outlive it; nbclient skips the shutdown of a kernel that died."
     async def cleanup_resources(self, restart:bool=False) -> None:
