@@ -227,6 +227,7 @@ def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
                   ) -> dict:
     "Train and test one model per fold, or load it from the fold store when that exact fold was trained before; per-fold metrics, histories and test predictions."
     y, results, features, code, t_start = files.label.to_numpy(), [], {}, training_code(), time.time()
+    trained = []  # seconds of each fold trained by this call (the console's estimate of what is left; a stored fold costs next to none)
     inputs, labels = (None if callable(X) else array_digest(X)), array_digest(y)
     for i, fold in enumerate(folds, 1):
         seed = cfg.seed + fold.number - 1  # a fold's seed is its own, whichever folds were selected
@@ -234,7 +235,7 @@ def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
         t0, Xf, fcfg = time.time(), X(fold) if callable(X) else X, TrainConfig(**{**asdict(cfg), 'seed': seed})
         model = build_model(Xf)
         key = fold_key(model, inputs or array_digest(Xf), labels, (fold.train, fold.val, fold.test), fold_recipe(fcfg), code)
-        write_progress(out_dir, fold=i, of=len(folds), name=fold.name, started=t_start)
+        write_progress(out_dir, fold=i, of=len(folds), name=fold.name, started=t_start, trained=len(trained), trained_seconds=sum(trained))
         if (stored := load_fold(key)) is not None:
             model.load_state_dict(stored['state']); proba, info = stored['test_proba'], stored['record']
         else:
@@ -242,11 +243,12 @@ def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
             proba, _ = predict(model, Xf[fold.test], device=cfg.device)
             info = dict(best_epoch=best_epoch(history, cfg.select), seconds=time.time() - t0, history=history)
             save_fold(key, model.state_dict(), proba, info)
+            trained.append(time.time() - t0)
         if keep_features: features[fold.name] = predict(model, Xf, device=cfg.device)
         if out_dir is not None: write_atomic(Path(out_dir)/f'{fold.name}.pt', lambda p: torch.save(model.state_dict(), p))
         results.append(fold_result(fold, files, proba, classes, seed=seed, **info, store_key=key, reused=stored is not None,
                                    seconds_now=time.time() - t0))
-    write_progress(out_dir, fold=len(folds), of=len(folds), done=True, started=t_start)
+    write_progress(out_dir, fold=len(folds), of=len(folds), done=True, started=t_start, trained=len(trained), trained_seconds=sum(trained))
     return dict(collect(results), **({'features': features} if keep_features else {}))
 
 # %% ../nbs/00d_learner.ipynb #1041a008

@@ -23,9 +23,9 @@ __all__ = ['EXPERIMENTS', 'ON_REQUEST', 'KERNEL', 'ALLOCATOR_ENV', 'OFFLINE_TEMP
            'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types',
            'check_output', 'check_corpus_for', 'kernel_env', 'report_notebook', 'new_run_id', 'KernelGroupManager',
            'corpus_fingerprint', 'code_fingerprint', 'run_key', 'finished_run', 'report_header', 'skip_uri_grammars',
-           'to_html', 'watch_folds', 'execute', 'where_failed', 'summary_table', 'summary_markdown', 'plot_summary',
-           'index_html', 'write_summary', 'summary_files', 'protocol_plan', 'plan_runs', 'reuse_finished',
-           'run_or_reuse', 'run_experiments']
+           'to_html', 'fold_line', 'watch_folds', 'execute', 'where_failed', 'summary_table', 'summary_markdown',
+           'plot_summary', 'index_html', 'write_summary', 'summary_files', 'protocol_plan', 'plan_runs',
+           'reuse_finished', 'run_or_reuse', 'run_experiments']
 
 # %% ../nbs/07_runner.ipynb #34b82301
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -275,6 +275,13 @@ def to_html(notebook:Path, dest:Path) -> Path:
     write_atomic(dest, lambda p: Path(p).write_text(body))
     return dest
 
+def fold_line(progress:dict, now:float|None=None) -> str:
+    "Where a run is, from its `progress.json`: the fold starting, the time elapsed and, once a fold was trained, the remaining folds at the mean time of the folds trained (stored folds cost nothing)."
+    k, n, elapsed = progress['fold'], progress['of'], (now or time.time()) - progress['started']
+    per_fold = progress['trained_seconds']/progress['trained'] if progress.get('trained') else None
+    left = f", about {per_fold*(n - k + 1)/60:.1f} min left" if per_fold else ''
+    return f"fold {k} of {n} ({progress.get('name')}), {elapsed/60:.1f} min in this experiment{left}"
+
 @contextmanager
 def watch_folds(run_dir:Path, label:str):
     "Print a line each time the notebook in `run_dir` starts a fold (from its `progress.json`), with the time elapsed and an estimate of what is left."
@@ -283,9 +290,7 @@ def watch_folds(run_dir:Path, label:str):
         while not stop.wait(1.0):
             p = read_json(run_dir/'progress.json')
             if not p or p.get('done') or (p.get('fold'), p.get('started')) in seen: continue
-            seen.add((p['fold'], p['started'])); k, n, elapsed = p['fold'], p['of'], time.time() - p['started']
-            left = f", about {elapsed/(k - 1)*(n - k + 1)/60:.1f} min left" if k > 1 else ''
-            print(f"   {label}: fold {k} of {n} ({p.get('name')}), {elapsed/60:.1f} min in this experiment{left}", flush=True)
+            seen.add((p['fold'], p['started'])); print(f"   {label}: {fold_line(p)}", flush=True)
     t = threading.Thread(target=watch, daemon=True); t.start()
     try: yield
     finally: stop.set(); t.join()
