@@ -4,14 +4,15 @@
 
 # %% ../nbs/10_cli.ipynb #7187d500
 from __future__ import annotations
-import argparse, json, logging, sys
+import argparse, json, logging, signal, sys, threading
 from pathlib import Path
 
 from .corpora import CorpusError
 from .download import RAVDESS_BYTES, RAVDESS_MD5, RAVDESS_URL
 
 # %% auto #0
-__all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_sweep', 'cmd_predict', 'cmd_bench', 'parser', 'main']
+__all__ = ['cmd_demo_data', 'cmd_check', 'cmd_download', 'cmd_run', 'cmd_sweep', 'cmd_predict', 'cmd_bench', 'parser',
+           'Terminated', 'main']
 
 # %% ../nbs/10_cli.ipynb #ecef0843
 def cmd_demo_data(a) -> int:
@@ -156,9 +157,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/10_cli.ipynb #ab0b47a8
+class Terminated(KeyboardInterrupt):
+    "SIGTERM (`kill`, a job scheduler's stop): a command ends as Ctrl-C ends it, its finished work kept and its kernel stopped."
+
+def _terminate(signum, frame):
+    "Turn SIGTERM into `Terminated`; a second SIGTERM, during the clean-up, ends the process at once."
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Terminated()
+
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `ravdess-emo` console script."
     a = parser().parse_args(argv)
+    on_main = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
+    before = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try: return a.func(a)
     except (CorpusError, ValueError, FileNotFoundError) as e:
         print(f"ravdess-emo {a.command}: error: {e}", file=sys.stderr)
@@ -166,7 +177,11 @@ def main(argv:list[str]|None=None) -> int:
     except OSError as e:  # a file system refusal not foreseen above: name the path, never a traceback
         print(f"ravdess-emo {a.command}: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         logging.getLogger('asyncio').setLevel(logging.CRITICAL)  # the interrupted notebook's pending tasks: no tracebacks at exit
-        print(f"ravdess-emo {a.command}: interrupted; finished work is kept, run again to resume", file=sys.stderr)
-        return 130
+        how, status = ('terminated', 128 + signal.SIGTERM) if isinstance(e, Terminated) else ('interrupted', 130)
+        print(f"ravdess-emo {a.command}: {how}; finished work is kept, run again to resume", file=sys.stderr)
+        return status
+    finally:
+        if on_main: signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+
