@@ -70,7 +70,7 @@ def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|Non
 
 def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, precision:str='fp32', **model_kwargs) -> float|None:
     "Validation UA of EmoCNN trained `epochs` epochs with the default CNN recipe (`configs/default.yaml`'s `cnn_recipe`) on all actors but the last two, tested on those two."
-    from ravdess_emo.runner import load_config
+    from ravdess_emo.config import load_config
     actors = sorted(files.actor.unique())
     if len(actors) < 3: return None
     val = files.actor.isin(actors[-2:]).to_numpy(); y = files.label.to_numpy()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .storage import progress_bar
+from .console import progress_bar
 from .corpora import CorpusError, CorpusKind, corpus_kind, detect_kind
 from .audio import audio_properties
 

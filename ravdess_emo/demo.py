@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .storage import data_dir, progress_bar, write_json
+from .storage import data_dir, write_json
+from .console import progress_bar
 from .corpora import EMOTIONS, CLASSES, INTENSITIES, STATEMENTS, N_ACTORS
 from .data import DEMO_MARKER
 from .audio import resampled

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib, shutil, stat, tempfile, time, urllib.error, urllib.request, zipfile, zlib
 from pathlib import Path
 
-from .storage import data_dir, progress_bar, read_json, write_json
+from .storage import data_dir, read_json, write_json
+from .console import progress_bar
 from .corpora import CorpusError
 
 # %% auto #0

@@ -13,7 +13,8 @@ import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
-from .storage import cache_root, file_digests, progress_bar, settings_key, write_json, write_npy
+from .storage import cache_root, file_digests, settings_key, write_json, write_npy
+from .console import progress_bar
 from .audio import load_audio, trim_speech
 
 # %% auto #0

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from .corpora import corpus_kind
 from .splits import PROTOCOLS, Fold
 from .data import Corpus, listing_checksum
-from .storage import progress_bar, project_dir, write_atomic, write_json
+from .storage import project_dir, write_atomic, write_json
+from .console import progress_bar
 from .metrics import SCALARS, bootstrap_ci, classification_metrics, summarize_folds, unweighted_accuracy
 from .fold_store import array_digest, code_digest, fold_key, load_fold, save_fold
 

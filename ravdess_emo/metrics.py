@@ -9,9 +9,11 @@ import numpy as np
 
 from .corpora import CLASSES
 
+from .console import format_metric
+
 # %% auto #0
-__all__ = ['SCALARS', 'auc_ovr', 'unweighted_accuracy', 'classification_metrics', 'summarize_folds', 'format_metric',
-           'format_summary', 'plot_confusion', 'batch_scores', 'bootstrap_ci', 'paired_comparison']
+__all__ = ['SCALARS', 'auc_ovr', 'unweighted_accuracy', 'classification_metrics', 'summarize_folds', 'format_summary',
+           'plot_confusion', 'batch_scores', 'bootstrap_ci', 'paired_comparison']
 
 # %% ../nbs/00c_metrics.ipynb #e440db2b
 SCALARS = ['ua', 'wa', 'f1_macro', 'precision_macro', 'recall_macro', 'auc_ovr', 'mcc']
@@ -67,13 +69,6 @@ def summarize_folds(fold_metrics:list[dict]) -> dict:
     return out
 
 # %% ../nbs/00c_metrics.ipynb #7981baf6
-def format_metric(s:dict) -> str:
-    "One metric's `{mean, std, ci}` as 'mean ± std [CI low–high]' in percent; parts that are missing or NaN are left out, a missing mean is a dash."
-    ok = lambda v: v is not None and v == v
-    if not ok(s.get('mean')): return '–'
-    return (f"{100*s['mean']:.1f}" + (f" ± {100*s['std']:.1f}" if ok(s.get('std')) else '')
-            + (f" [CI {100*s['ci'][0]:.1f}–{100*s['ci'][1]:.1f}]" if s.get('ci') and ok(s['ci'][0]) else ''))
-
 def format_summary(summary:dict, keys:list=SCALARS) -> str:
     "One line of mean ± std for each metric, in percent, with the 95% CI where the summary has one."
     return '  '.join(f"{k.upper()} {format_metric(summary[k])}" for k in keys)

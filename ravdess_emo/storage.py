@@ -8,11 +8,10 @@ import hashlib, json, os, tempfile
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['project_dir', 'data_dir', 'cache_root', 'progress_bar', 'write_atomic', 'write_json', 'read_json', 'write_npy',
-           'settings_key', 'file_digests']
+__all__ = ['project_dir', 'data_dir', 'cache_root', 'write_atomic', 'write_json', 'read_json', 'write_npy', 'settings_key',
+           'file_digests']
 
 # %% ../nbs/00_storage.ipynb #7c6d421f
 def project_dir() -> Path:
@@ -32,11 +31,6 @@ def data_dir() -> Path:
 def cache_root() -> Path:
     "Where caches live: `data/cache`, or `$RAVDESS_EMO_CACHE`."
     return Path(os.environ.get('RAVDESS_EMO_CACHE') or data_dir()/'cache')
-
-# %% ../nbs/00_storage.ipynb #4a9229ec
-def progress_bar(iterable=None, disable:bool=False, **kwargs):
-    "A tqdm progress bar, unless `disable` or `$RAVDESS_EMO_PROGRESS` is 0."
-    return tqdm(iterable, disable=disable or os.environ.get('RAVDESS_EMO_PROGRESS') == '0', **kwargs)
 
 # %% ../nbs/00_storage.ipynb #a9cac687
 def _umask() -> int:

@@ -11,15 +11,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .metrics import format_metric
-from .runner import check_output, notebook_parameters, plan_runs, reuse_finished, run_key, run_or_reuse, where_failed
+from .config import check_output, notebook_parameters, plan_runs
+from .runner import reuse_finished, run_key, run_or_reuse
+from .summary import where_failed
+from .sweep_views import setting_text
 from .storage import project_dir, read_json, write_atomic, write_json
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'METRICS', 'parse_values', 'parse_grid', 'Point', 'sweep_points', 'load_sweep_spec', 'plan_sweep',
-           'sweep_id', 'PointFailed', 'validation_ua', 'point_result', 'without_nanny_environ', 'workers_on_host',
-           'wait_policy', 'run_point', 'local_workers', 'point_threads', 'connect', 'sweep_progress', 'point_label',
-           'run_sweep', 'sweep_table', 'sweep_markdown', 'sweep_html', 'plot_sweep', 'sweep_views']
+__all__ = ['SPEC_KEYS', 'parse_values', 'parse_grid', 'Point', 'sweep_points', 'load_sweep_spec', 'plan_sweep', 'sweep_id',
+           'PointFailed', 'validation_ua', 'point_result', 'without_nanny_environ', 'workers_on_host', 'wait_policy',
+           'run_point', 'local_workers', 'point_threads', 'connect', 'sweep_progress', 'point_label', 'run_sweep']
 
 # %% ../nbs/11_sweep.ipynb #8ed25b4d
 def parse_values(text:str) -> list:
@@ -204,13 +205,9 @@ def sweep_progress(done:int, left:int, elapsed:float,
     return line + f", about {(sum(mean - t for t in running_for) + left*mean)/max(workers, 1)/60:.1f} min left"
 
 # %% ../nbs/11_sweep.ipynb #cfaa94d6
-def _setting_text(setting:dict) -> str:
-    "Grid values as `key=value, ...`."
-    return ', '.join(f"{k}={json.dumps(v)}" for k, v in setting.items()) or '(config)'
-
 def point_label(entry:dict) -> str:
     "How the console names a point of the sweep record: experiment, grid values, seed, protocol, corpus folder."
-    return ' '.join(x for x in [entry['experiment'], _setting_text(entry['setting']) if entry['setting'] else '',
+    return ' '.join(x for x in [entry['experiment'], setting_text(entry['setting']) if entry['setting'] else '',
                                 f"seed {entry['seed']}" if entry.get('seed') is not None else '', entry.get('protocol') or '',
                                 f"on {Path(entry['data']).name}" if entry.get('data') else ''] if x)
 
@@ -227,7 +224,7 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
               grid:dict|None=None, seeds:list|None=None,  # recorded for the view
               progress_every:float=30.0) -> tuple[int, Path]:
     "Run every point of a sweep as an ordinary run, on Dask; (exit status, sweep folder)."
-    from ravdess_emo.runner import summary_files, write_summary
+    from ravdess_emo.summary import summary_files, write_summary
     out = Path(out) if out else project_dir()/'reports'
     n_workers = workers or (None if scheduler else local_workers())
     planned = plan_sweep(points, config_files, sets, threads=None if scheduler else point_threads(n_workers))
@@ -277,98 +274,3 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
     failed = [p for p in record['points'] if p['status'] == 'failed']
     for p in failed: print(f"FAILED after a retry: {point_label(p)}: {p['error']}", file=sys.stderr)
     return (1 if failed else 0), folder
-
-# %% ../nbs/11_sweep.ipynb #a595355e
-METRICS = ['ua', 'wa', 'f1_macro', 'val_ua']
-
-def sweep_table(record:dict) -> pd.DataFrame:
-    "One row per configuration of a sweep record: seeds, mean and std over seeds of the fold-mean metrics and validation UA, the runs, and the validation pick."
-    rows = [dict(experiment=p['experiment'], protocol=p.get('protocol') or '', corpus=Path(p.get('data') or '').name, setting=_setting_text(p['setting']),
-                 seed=p.get('seed'), run=f"{p['experiment']}/{p['run_id']}", **{k: p['metrics'].get(k) for k in METRICS[:3]}, val_ua=p.get('val_ua'))
-            for p in record.get('points', []) if p.get('status') in ('ok', 'reused')]
-    cols = ['experiment', 'protocol', 'corpus', 'setting', 'seeds', *[f'{k}{s}' for k in METRICS for s in ('', '_std')], 'runs', 'validation_pick']
-    if not rows: return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(rows).astype({k: float for k in METRICS})
-    groups = df.groupby(['experiment', 'protocol', 'corpus', 'setting'], sort=False)
-    table = groups[METRICS].agg(['mean', 'std'])
-    table.columns = [f'{k}{"" if s == "mean" else "_std"}' for k, s in table.columns]
-    table = table.assign(seeds=groups.size(), runs=groups.apply(lambda g: list(zip(g.seed, g.run)), include_groups=False)).reset_index()
-    best = table.groupby(['experiment', 'protocol', 'corpus']).val_ua.transform(lambda v: v.notna() & (v == v.max()))
-    table['validation_pick'] = best & ~best.groupby([table.experiment, table.protocol, table.corpus]).cumsum().gt(1)  # the first of tied picks
-    return table[cols]
-
-# %% ../nbs/11_sweep.ipynb #12e97485
-def _pm(row, k) -> str:
-    "mean ± std over seeds in percent (`format_metric`); no ± for one seed."
-    return format_metric(dict(mean=row.get(k), std=row.get(f'{k}_std') if row.get('seeds', 1) > 1 else None))
-
-def _describe(record:dict) -> str:
-    "One sentence: the grid, the seeds, where it ran, what it reused."
-    pts = record.get('points', [])
-    count = lambda *s: sum(p['status'] in s for p in pts)
-    grid = '; '.join(f"{k} in {json.dumps(v)}" for k, v in (record.get('grid') or {}).items()) or 'no grid'
-    return (f"{grid}; seeds {record.get('seeds') or 'of the config'}; {len(pts)} points on {record.get('scheduler')}: "
-            f"{count('ok')} run, {count('reused')} reused, {count('failed')} failed, {count('pending')} not finished. "
-            "UA, WA, macro-F1: mean ± sample std over seeds of each run's fold-mean, percent. Validation UA: the validation actors of each training fold "
-            "at the kept epoch; ★ marks the configuration it picks (never a test-fold choice).")
-
-def sweep_markdown(record:dict, table:pd.DataFrame) -> str:
-    "A sweep's view as a Markdown section, runs linked relative to the reports folder."
-    lines = [f"## Sweep {record['id']}", '', _describe(record), '',
-             '| experiment | protocol | corpus | setting | seeds | UA | WA | macro-F1 | validation UA | runs (seed: report) |', '|' + '---|'*10]
-    for _, r in table.iterrows():
-        runs = ', '.join(f"[{s}]({run}/report.html)" for s, run in r['runs'])
-        lines.append(f"| {r.experiment} | {r.protocol} | {r.corpus} | {r.setting} | {r.seeds} | {_pm(r, 'ua')} | {_pm(r, 'wa')} | {_pm(r, 'f1_macro')} | "
-                     f"{_pm(r, 'val_ua')}{' ★' if r.validation_pick else ''} | {runs} |")
-    return '\n'.join(lines) + '\n'
-
-def sweep_html(record:dict, table:pd.DataFrame, picture:str|None=None) -> str:
-    "A sweep's view as an HTML section for the reports' index page."
-    esc = html.escape
-    head = ''.join(f'<th>{h}</th>' for h in ['experiment', 'protocol', 'corpus', 'setting', 'seeds', 'UA', 'WA', 'macro-F1', 'validation UA', 'runs (seed: report)'])
-    body = ''.join("<tr>" + ''.join(f'<td>{esc(str(c))}</td>' for c in [r.experiment, r.protocol, r.corpus, r.setting, r.seeds])
-                   + ''.join(f"<td class='num'>{esc(_pm(r, k))}</td>" for k in ('ua', 'wa', 'f1_macro'))
-                   + f"<td class='num'>{esc(_pm(r, 'val_ua'))}{' ★' if r.validation_pick else ''}</td>"
-                   + '<td>' + ', '.join(f"<a href='{esc(run)}/report.html'>{esc(str(s))}</a>" for s, run in r['runs']) + '</td></tr>'
-                   for _, r in table.iterrows())
-    img = f"<img src='{esc(picture)}' alt='UA per configuration' style='max-width:50em'>" if picture else ''
-    return (f"<h2 id='sweep-{esc(record['id'])}'>Sweep {esc(record['id'])}</h2><p>{esc(_describe(record))}</p>{img}"
-            f"<table class='runs'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-def plot_sweep(record:dict, table:pd.DataFrame):
-    "UA per configuration: one dot per seed, the mean ± std over seeds, the validation pick starred; None when no point has a UA."
-    import matplotlib.pyplot as plt
-    table = table[table.ua.notna()] if len(table) else table
-    if not len(table): return None
-    several = lambda c: table[c].nunique() > 1
-    labels = [' · '.join([*([r.experiment] if several('experiment') else []), *([r.protocol] if several('protocol') else []),
-                          *([r.corpus] if several('corpus') else []), r.setting]) for _, r in table.iterrows()]
-    by_run = {f"{p['experiment']}/{p.get('run_id')}": p['metrics'].get('ua') for p in record['points'] if p.get('status') in ('ok', 'reused')}
-    fig, ax = plt.subplots(figsize=(max(5, 0.9*len(table) + 2), 3.6))
-    for x, (_, r) in enumerate(table.iterrows()):
-        ys = [100*by_run[run] for _, run in r['runs'] if by_run[run] is not None]
-        ax.scatter([x]*len(ys), ys, color='tab:blue', alpha=0.5, s=18, zorder=3)
-        ax.errorbar(x + 0.15, 100*r.ua, yerr=0 if r.seeds < 2 else 100*r.ua_std, fmt='s', color='black', capsize=4, zorder=4)
-        if r.validation_pick: ax.annotate('★ validation pick', (x, 100*r.ua), textcoords='offset points', xytext=(6, 10), fontsize=8)
-    ax.set_xticks(range(len(table)), labels, rotation=20, ha='right', fontsize=8)
-    ax.margins(x=0.25); ax.set_ylabel('test UA (%), fold mean'); ax.set_title(f"sweep {record['id']}: seeds (dots), mean ± std over seeds (squares)", fontsize=9)
-    return fig
-
-# %% ../nbs/11_sweep.ipynb #aa33f533
-def sweep_views(reports:Path) -> tuple[str, str]:
-    "Write every sweep's `sweep.md`, `sweep.csv` and `ua.png` under `reports/sweeps/`; (Markdown, HTML) sections for the summary, '' when there is no sweep."
-    import matplotlib.pyplot as plt
-    mds, htmls = [], []
-    for rec_path in sorted(Path(reports).glob('sweeps/*/sweep.json'), key=lambda p: read_json(p).get('created', ''), reverse=True):
-        record, folder = read_json(rec_path), rec_path.parent
-        if not record.get('points'): continue
-        table = sweep_table(record)
-        md = sweep_markdown(record, table)
-        write_atomic(folder/'sweep.md', lambda p: Path(p).write_text(md.replace('](', '](../../')))
-        write_atomic(folder/'sweep.csv', lambda p: table.drop(columns='runs').assign(runs=[' '.join(f'{s}:{r}' for s, r in rs) for rs in table.runs]).to_csv(p, index=False))
-        picture = None
-        if (fig := plot_sweep(record, table)) is not None:
-            write_atomic(folder/'ua.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)
-            picture = f"sweeps/{folder.name}/ua.png"
-        mds.append(md); htmls.append(sweep_html(record, table, picture))
-    return ('\n# Sweeps\n\n' + '\n'.join(mds) if mds else ''), ("<h1 id='sweeps'>Sweeps</h1>" + '\n'.join(htmls) if htmls else '')

@@ -13,7 +13,8 @@ import torch.nn as nn
 from threadpoolctl import threadpool_limits
 
 from .audio import load_audio
-from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
+from .storage import cache_root, file_digests, settings_key, write_atomic
+from .console import progress_bar
 from .whisper_rnn import WHISPER_SR, encode_batches, load_ct2_whisper, load_openai_whisper, padded_groups, whisper_log_mel
 from .ct2_whisper import converted_encoder, encoder_layers, encoder_model_dir, model_name
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from .corpora import CorpusError, detect_kind
 from .audio import load_audio
-from .storage import cache_root, file_digests, progress_bar, settings_key, write_atomic
+from .storage import cache_root, file_digests, settings_key, write_atomic
+from .console import progress_bar
 
 # %% auto #0
 __all__ = ['WHISPER_SR', 'NO_MODEL', 'BACKENDS', 'PAD', 'UNK', 'bundled_model_dir', 'openai_checkpoint', 'default_backend',
