@@ -16,7 +16,8 @@ import torch
 from .demo import resolve_corpus
 from .data import scan_corpus
 from .features import extract
-from .learner import TrainConfig, _epoch, bf16_native, default_device, environment, set_seed, train_model
+from .learner import TrainConfig, _epoch, bf16_native, default_device, set_seed, train_model
+from .run_record import environment
 from .storage import read_json, write_json
 from .models import make_model
 

@@ -12,7 +12,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from .config import check_output, notebook_path, plan_runs
 from .pages import skip_uri_grammars, to_html
-from .storage import project_dir, read_json, write_atomic, write_json
+from .storage import project_dir, read_json, write_json
 from .summary import summary_files, where_failed, write_summary
 
 # %% auto #0

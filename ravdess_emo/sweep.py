@@ -4,18 +4,17 @@
 
 # %% ../nbs/11_sweep.ipynb #736022c1
 from __future__ import annotations
-import datetime, hashlib, html, itertools, json, os, sys, time
+import datetime, hashlib, itertools, json, os, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from .config import check_output, notebook_parameters, plan_runs
 from .runner import reuse_finished, run_key, run_or_reuse
 from .summary import where_failed
 from .sweep_views import setting_text
-from .storage import project_dir, read_json, write_atomic, write_json
+from .storage import project_dir, read_json, write_json
 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'parse_values', 'parse_grid', 'Point', 'sweep_points', 'load_sweep_spec', 'plan_sweep', 'sweep_id',
