@@ -16,7 +16,7 @@ import torch
 from .demo import resolve_corpus
 from .data import scan_corpus
 from .features import extract
-from .learner import TrainConfig, _epoch, bf16_native, default_device, set_seed, train_model
+from .learner import TrainConfig, train_epoch, bf16_native, default_device, set_seed, train_model
 from .run_record import environment
 from .storage import read_json, write_json
 from .models import make_model
@@ -83,13 +83,13 @@ def _val_ua(X:np.ndarray, files:pd.DataFrame, epochs:int, precision:str='fp32', 
 
 _EPOCH_CHILD = """
 import json, sys, time, numpy as np, torch
-from ravdess_emo.learner import TrainConfig, _epoch, set_seed
+from ravdess_emo.learner import TrainConfig, train_epoch, set_seed
 from ravdess_emo.models import make_model
 X, y, repeats = np.load(sys.argv[1]), np.load(sys.argv[2]), int(sys.argv[3])
 set_seed(0); net = make_model('emo_cnn', X.shape[1:])
 opt, gen, secs, losses = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0), [], []
 for _ in range(repeats + 1):  # the first epoch warms up
-    t0 = time.perf_counter(); loss, _ = _epoch(net, opt, None, X, y, TrainConfig(batch_size=32), gen, 'cpu')
+    t0 = time.perf_counter(); loss, _ = train_epoch(net, opt, None, X, y, TrainConfig(batch_size=32), gen, 'cpu')
     secs.append(time.perf_counter() - t0); losses.append(loss)
 print(json.dumps(dict(seconds=secs[1:], losses=losses)))
 """
@@ -108,17 +108,16 @@ def epoch_in_child(X:np.ndarray, y:np.ndarray, env:dict,  # variables to set; a 
 def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=960,
                    ua_epochs:int=8,  # epochs of the layout comparison's training (0: leave it out)
                   ) -> list[dict]:
-    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays: channels-last, the former contiguous layout and, where the hardware has it, bfloat16 training (each with its validation UA), and in fresh processes under glibc's default allocator and under the report kernels' (`ALLOCATOR_ENV`)."
+    "Seconds per epoch of SeedCNN on the seed's 64x64 pictures and of EmoCNN on log-mel arrays: and, where the hardware has it, bfloat16 training (each with its validation UA), and in fresh processes under glibc's default allocator and under the report kernels' (`ALLOCATOR_ENV`)."
     out, y = [], files.label.to_numpy()
-    variants = [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}, 'fp32'), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}, 'fp32'),
-                ('emo_cnn.array.contiguous', 'emo_cnn', 'logmel', None, {'channels_last': False}, 'fp32')]
+    variants = [('seed_cnn.png', 'seed_cnn', 'png_logmel', 200, {}, 'fp32'), ('emo_cnn.array', 'emo_cnn', 'logmel', None, {}, 'fp32')]
     if bf16_native(): variants.append(('emo_cnn.array.bf16', 'emo_cnn', 'logmel', None, {}, 'bf16'))  # emulated elsewhere: slower, not worth a figure
     for name, model, extractor, limit, kw, precision in variants:
         X = extract(paths[:limit], extractor, {}, progress=False)
         idx = np.resize(np.arange(len(X)), n_train)  # an epoch of `n_train` files, like an si6 fold of RAVDESS
         set_seed(0); net = make_model(model, X.shape[1:], **kw).to(default_device())
         opt, gen = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0)
-        r = measure(f'training.{name}', 's/epoch', lambda: (_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32, precision=precision), gen, default_device()), 1)[1], repeats)
+        r = measure(f'training.{name}', 's/epoch', lambda: (train_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32, precision=precision), gen, default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
         if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, precision, **kw)
     # glibc's allocator as it comes, against the settings the report kernels get (`ALLOCATOR_ENV`): each in a fresh process

@@ -22,8 +22,8 @@ from .fold_store import array_digest, code_digest, fold_key, load_fold, save_fol
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'set_seed', 'set_threads', 'default_device', 'bf16_native', 'reproducibility', 'TrainConfig', 'as_float',
-           'predict', 'random_crops', 'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of', 'fold_result',
-           'collect', 'training_code', 'fold_recipe', 'write_progress', 'cross_validate']
+           'predict', 'random_crops', 'train_epoch', 'optimizer', 'schedule', 'train_model', 'best_epoch', 'classes_of',
+           'fold_result', 'collect', 'training_code', 'fold_recipe', 'write_progress', 'cross_validate']
 
 # %% ../nbs/00d_learner.ipynb #ba7ef238
 def set_seed(seed:int) -> None:
@@ -111,7 +111,7 @@ def random_crops(X:np.ndarray, idx:np.ndarray, crop:int|None, gen:torch.Generato
     starts = torch.randint(0, X.shape[-1] - crop + 1, (len(idx),), generator=gen).numpy()
     return np.stack([X[i][..., s:s+crop] for i, s in zip(idx, starts)])
 
-def _epoch(model, opt, sched, X, y, cfg:TrainConfig, gen, device) -> tuple[float, float]:
+def train_epoch(model, opt, sched, X, y, cfg:TrainConfig, gen, device) -> tuple[float, float]:
     "One pass over the training data in a seeded random order (random crops when asked); mean loss and accuracy."
     model.train()
     order, total, correct = torch.randperm(len(X), generator=gen), 0.0, 0
@@ -160,7 +160,7 @@ def train_model(model:torch.nn.Module, X:np.ndarray, y:np.ndarray,  # training i
     bar = progress_bar(range(1, cfg.epochs + 1), desc=desc, disable=not cfg.progress, leave=False)
     for epoch in bar:
         t0 = time.time()
-        loss, acc = _epoch(model, opt, sched, X, y, cfg, gen, device)
+        loss, acc = train_epoch(model, opt, sched, X, y, cfg, gen, device)
         h = dict(epoch=epoch, train_loss=loss, train_acc=acc)
         if X_val is not None and len(X_val):
             h['val_loss'], h['val_ua'] = _validate(model, X_val, y_val, device)

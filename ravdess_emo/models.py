@@ -61,7 +61,7 @@ class EmoCNN(nn.Module):
                  width:int=64,  # channels of the last two blocks (the first two have width/4 and width/2)
                  dropout:float=0.3, augment:bool=True,  # SpecAugment masking while training
                  input_hw:tuple|None=None,  # accepted for a uniform interface; any input size works
-                 channels_last:bool=True,  # memory layout of the maps: the same function, faster on CPUs (oneDNN); see `08_bench`
+                 channels_last:bool=True,  # memory layout of the maps: the same function, faster on CPUs (oneDNN)
                 ):
         super().__init__()
         c = [in_channels, width//4, width//2, width, width]
