@@ -205,7 +205,7 @@ def collect(results:list[tuple[dict, pd.DataFrame]]) -> dict:
 def training_code() -> str:
     "A digest of the code that trains and tests a fold (this learner's training functions and the models): part of every fold's store key."
     from ravdess_emo import models
-    return code_digest(as_float, predict, random_crops, _epoch, optimizer, schedule, _validate, train_model, best_epoch, models)
+    return code_digest(as_float, predict, random_crops, train_epoch, optimizer, schedule, _validate, train_model, best_epoch, models)
 
 def fold_recipe(cfg:TrainConfig) -> dict:
     "The settings that determine a fold's training, for its store key (the device resolved, the progress bar left out)."
