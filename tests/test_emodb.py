@@ -54,7 +54,7 @@ QUICK_CNN = '{optimizer: adamw, schedule: onecycle, lr: 0.003, weight_decay: 0.0
 
 def test_cross_corpus_both_directions(demo4, emodb, env, tmp_path):
     r = cli('run', '06_cross_corpus', '--data', demo4, '--set', f'other={emodb}', '--out', tmp_path, '--quiet',
-            '--set', 'epochs=1', '--set', 'encoder_epochs=3', '--set', 'branches=[spectrogram]', '--set', f'cnn_recipe={QUICK_CNN}', env=env)
+            '--set', 'epochs=1', '--set', 'encoder_recipe={epochs: 3}', '--set', 'branches=[spectrogram]', '--set', f'cnn_recipe={QUICK_CNN}', env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((next((tmp_path/'06_cross_corpus').iterdir())/'metrics.json').read_text())
     assert m['protocol'] == 'xcorpus' and m['shared_emotions'] == ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
