@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_bench.ipynb #aff0cf10
 from __future__ import annotations
-import contextlib, io, json, os, subprocess, sys, tempfile, threading, time
+import contextlib, datetime, io, json, os, subprocess, sys, tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +18,13 @@ from .data import scan_corpus
 from .features import extract
 from .learner import TrainConfig, train_epoch, bf16_native, default_device, set_seed, train_model
 from .run_record import environment
-from .storage import read_json, write_json
+from .storage import read_json, write_atomic, write_json
 from .models import make_model
 
 # %% auto #0
 __all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'epoch_in_child', 'bench_training',
-           'bench_transcription', 'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench']
+           'bench_transcription', 'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench',
+           'machine_line', 'costs_page']
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
 @contextmanager
@@ -233,7 +234,7 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
               experiments:list|None=None,  # the suite's experiments; None: the default ones
               change:str=SUITE_CHANGE,  # the suite's third call: one parameter changed
              ) -> dict:
-    "Measure the chosen stages on a corpus; print nothing, return (and optionally write) the JSON record."
+    "Measure the chosen stages on a corpus; print nothing, return the record and write it to `out` (a `.md` path: the costs page, the record beside it as `.json`)."
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f"unknown stage(s) {bad}; one of {', '.join(STAGES)}")
     data = Path(data) if data else resolve_corpus(None)
     files = scan_corpus(data).files
@@ -245,8 +246,12 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
     if 'encoder' in stages: figures += bench_encoder(paths, max(1, repeats - 1), n_clips)
     if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets, change)
     if 'cli' in stages: figures += bench_cli(data, repeats)
-    rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures)
-    if out: write_json(Path(out), rec)
+    rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures,
+               created=datetime.date.today().isoformat(), page=str(out) if out and Path(out).suffix == '.md' else None)
+    if out and Path(out).suffix == '.md':
+        write_json(Path(out).with_suffix('.json'), rec)
+        write_atomic(Path(out), lambda p: Path(p).write_text(costs_page(rec)))
+    elif out: write_json(Path(out), rec)
     return rec
 
 def format_bench(rec:dict) -> str:
@@ -255,5 +260,25 @@ def format_bench(rec:dict) -> str:
     df['val_ua'] = df.val_ua.map(lambda v: '' if pd.isna(v) else f'{v:.3f}')
     df['trained_folds'] = df.trained_folds.map(lambda t: '' if not isinstance(t, dict) else ', '.join(f'{k} {v}' for k, v in t.items()) or 'none')
     m = rec['machine']
-    head = f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {m['cores']} cores, {m['torch_threads']} torch threads, CPU: {m.get('cpu_capability', '?')}{', bf16 native' if m.get('bf16_native') else ''}, GPU: {m['gpu'] or 'none'}"
-    return head + '\n' + df.to_string(index=False, float_format=lambda v: f'{v:.3g}')
+    return f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {machine_line(m)}\n" + df.to_string(index=False, float_format=lambda v: f'{v:.3g}')
+
+def machine_line(m:dict) -> str:
+    "The machine a record was measured on, in one line: CPU model, cores, torch threads, vector instructions, GPU."
+    return (f"{m.get('cpu_model') or 'CPU'} ({m.get('cpu_capability', '?')}{', bf16 native' if m.get('bf16_native') else ''}), "
+            f"{m['cores']} cores, {m['torch_threads']} torch threads, GPU: {m.get('gpu') or 'none'}")
+
+def costs_page(rec:dict) -> str:
+    "A bench record as the Markdown page of costs (`docs/costs.md`): the machine, the corpus, and every figure."
+    v, rows = rec.get('versions', {}), []
+    for f in rec['figures']:
+        extra = '; '.join(x for x in [f"val UA {f['val_ua']:.3f}" if f.get('val_ua') is not None else '',
+                                      f"peak {f['peak_rss_mb']:.0f} MB" if f.get('peak_rss_mb') else '',
+                                      f"status {f['status']}" if f.get('status') not in (None, 'ok') else ''] if x)
+        rows.append(f"| {f['name']} | {f['median']:.3g} | {f.get('min', f['median']):.3g}–{f.get('max', f['median']):.3g} | {f.get('n', 1)} | {f['unit']} | {extra} |")
+    return '\n'.join([
+        '# What things cost', '',
+        f"Generated by `ravdess-emo bench --out {rec.get('page', 'docs/costs.md')}` on {rec.get('created', 'an unrecorded date')}; nothing on this page is typed by hand.", '',
+        f"- machine: {machine_line(rec['machine'])}; {rec['machine'].get('platform', '')}",
+        f"- corpus: {rec['corpus']['n_files']} files from `{Path(rec['corpus']['root']).name}`",
+        f"- packages: torch {v.get('torch', '?')}, numpy {v.get('numpy', '?')}, ctranslate2 {v.get('ctranslate2', '?')}, python {v.get('python', '?')}", '',
+        '| figure | median | range | runs | unit | also |', '|---|---|---|---|---|---|', *rows, ''])

@@ -147,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
-    b.add_argument('--out', type=Path, default=None, help='write the figures as JSON here')
+    b.add_argument('--out', type=Path, default=None, help='write the figures here: FILE.json, or FILE.md for the costs page (docs/costs.md) with FILE.json beside it')
     b.add_argument('--stages', action='append', help="comma-separated, from features, training, transcription, encoder, experiments (default: all but experiments)")
     b.add_argument('--repeats', type=int, default=3, help='repetitions per figure (default 3)')
     b.add_argument('--png-files', type=int, default=100, help="files for the seed's slow PNG path (default 100)")

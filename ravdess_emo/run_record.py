@@ -40,7 +40,10 @@ def environment() -> dict:
         try: versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError: pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
+    cpu = platform.processor()
+    try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), cpu)
+    except OSError: pass  # not Linux: platform's word for it
+    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu, cpu_model=cpu or None,
                                                 cpu_capability=torch.backends.cpu.get_cpu_capability(), bf16_native=bf16_native('cpu')))  # the CPU's vector instructions torch uses (AVX2, AVX512...)
 
 # %% ../nbs/00f_run_record.ipynb #84553cfc
