@@ -28,7 +28,7 @@ __all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_f
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
 @contextmanager
-def peak_rss(interval:float=0.25):  # seconds between samples: each walks the process table (about 3 ms here)
+def peak_rss(interval:float=0.25):  # seconds between samples: each walks the process table, so sampling more often slows what it measures
     "Track the peak resident memory (MB) of this process and its children while the block runs: yields a dict."
     out, stop, me = {'mb': 0.0}, threading.Event(), psutil.Process()
     def sample():

@@ -34,7 +34,7 @@ def set_seed(seed:int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
     # deterministic mode also fills every new tensor with NaN, a guard against operations that read memory they did
     # not write; none here does (a resumed run still ends bit-identical to an uninterrupted one: tests/test_resume.py),
-    # and the fill cost about 8% of a CNN step
+    # and the fill costs time at every CNN step
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 def set_threads(threads:int|None=None,  # intra-op threads for torch; None: one per core

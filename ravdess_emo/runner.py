@@ -149,7 +149,7 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True,
         with watch_folds(run_dir, label or experiment):
             pm.execute_notebook(report_notebook(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
                                 cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False,
-                                shutdown_kernel='immediate', kernel_manager_class=KernelGroupManager)  # every cell has run and every file is written: a graceful exit took 2.5-3 s per kernel with torch loaded
+                                shutdown_kernel='immediate', kernel_manager_class=KernelGroupManager)  # every cell has run and every file is written: a graceful exit of a kernel with torch loaded costs seconds
         status = 'ok'
     except PapermillExecutionError as e:
         status, error = 'failed', dict(cell=e.exec_count, ename=e.ename, evalue=str(e.evalue)[:2000])

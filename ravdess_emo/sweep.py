@@ -155,7 +155,7 @@ def run_point(experiment:str, params:dict, out:str, configs:list, fresh:bool=Fal
     "Run one planned point where it is called (a Dask worker) and return its `point_result`; raises `PointFailed` when the notebook failed."
     without_nanny_environ()  # MALLOC_TRIM_THRESHOLD_=65536 alone made a CNN fold train twice as slowly
     # an external cluster's workers on one host each run a kernel with one torch thread per core: OpenMP's idle threads
-    # would spin against each other (two such processes on 2 cores: 27-40 s per EmoCNN epoch, 6-7 s waiting passively)
+    # would spin against each other, and each point would wait on the other's spinning threads
     if policy := wait_policy(params.get('threads'), workers_on_host()): os.environ.setdefault('OMP_WAIT_POLICY', policy)
     if fresh: os.environ['RAVDESS_EMO_FRESH'] = '1'
     else: os.environ.pop('RAVDESS_EMO_FRESH', None)

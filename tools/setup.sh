@@ -18,7 +18,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 # the project's kernel, under a clear name, for JupyterLab (`.venv/bin/jupyter lab nbs/`), with the allocator settings
-# the report kernels get (ALLOCATOR_ENV in nbs/07_runner.ipynb; `ravdess-emo bench --stages training` measures what they save)
+# the report kernels get (ALLOCATOR_ENV in nbs/07d_runner.ipynb; `ravdess-emo bench --stages training` measures what they save)
 if ! grep -q MALLOC_TRIM_THRESHOLD_ .venv/share/jupyter/kernels/ravdess-emo/kernel.json 2>/dev/null; then
   .venv/bin/python -m ipykernel install --sys-prefix --name ravdess-emo --display-name "Python 3 (ravdess-emo)" \
     $(.venv/bin/python -c "from ravdess_emo.runner import ALLOCATOR_ENV; print(' '.join(f'--env {k} {v}' for k, v in ALLOCATOR_ENV.items()))") >/dev/null
