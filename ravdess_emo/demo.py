@@ -59,6 +59,7 @@ class Espeak:
             if Espeak.sr <= 0: raise RuntimeError(f"eSpeak NG failed to start (data at {home.decode()})")
             lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                          ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
             Espeak._lib = lib
         self._chunks = []
         self._cb = self._cb_type(self._collect)
@@ -67,9 +68,12 @@ class Espeak:
         if n > 0: self._chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
         return 0
 
-    def say(self, text:str, voice:str='en-us', pitch:int=50, range_:int=50, rate:int=175, volume:int=100) -> np.ndarray:
+    def say(self, text:str, voice:str='en-us', pitch:int=50, range_:int=50, rate:int=175, volume:int=100,
+            seed:int=0,  # eSpeak's own random numbers (breathy voice variants draw them): a process making the same calls gets the same samples
+           ) -> np.ndarray:
         "Speak `text`; eSpeak's own scales: pitch and range 0-100, rate in words per minute, volume 0-200."
         lib = self._lib
+        lib.espeak_ng_SetRandSeed(seed)
         lib.espeak_SetSynthCallback(self._cb)
         if lib.espeak_SetVoiceByName(voice.encode()) != 0: raise ValueError(f"eSpeak NG has no voice {voice!r}")
         for param, value in ((1, rate), (2, volume), (3, pitch), (4, range_)):
@@ -82,7 +86,8 @@ class Espeak:
 
 # %% ../nbs/00_demo.ipynb #6612dee0
 def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, rng:np.random.Generator,
-              sr:int=16000) -> np.ndarray:
+              sr:int=16000, voice_seed:int=0,  # eSpeak's own random numbers for this take
+             ) -> np.ndarray:
     "One demo recording: the actor's voice with the emotion's prosody, jitter, silences and noise; float32 at `sr`."
     v = demo_voice(actor)
     scale = DEMO_STRONG if intensity == 'strong' else 1.0
@@ -92,7 +97,7 @@ def demo_take(es:Espeak, actor:int, emotion:str, intensity:str, statement:int, r
     range_ = 50*(1 + scale*(fr - 1))*(1 + rng.normal(0, jr))
     rate = v['rate']*(1 + scale*(fs - 1))*(1 + rng.normal(0, js))
     volume = 100*(1 + scale*(fv - 1))*(1 + rng.normal(0, jv))
-    speech = es.say(STATEMENTS[statement], v['voice'], round(pitch), round(range_), round(rate), round(volume))
+    speech = es.say(STATEMENTS[statement], v['voice'], round(pitch), round(range_), round(rate), round(volume), voice_seed)
     y = resampled(speech.astype(np.float32)/32768, Espeak.sr, sr)
     lead, tail = (np.zeros(int(sr*rng.uniform(0.5, 1.1)), np.float32) for _ in range(2))
     y = np.concatenate([lead, y, tail])
@@ -112,7 +117,7 @@ def _synthesize_actor(out:str, actor:int, seed:int, sr:int, repetitions:int=2, s
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f'.Actor_{actor:02d}-'))
     for e, i, s, r, a in demo_codes([actor], repetitions, statements):
         rng = np.random.default_rng([seed, e, i, s, r, a])
-        y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr)
+        y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr, voice_seed=int(np.random.SeedSequence([seed, e, i, s, r, a]).generate_state(1)[0] >> 1))
         sf.write(tmp/f'03-01-{e:02d}-{i:02d}-{s:02d}-{r:02d}-{a:02d}.wav', y, sr, subtype='PCM_16', format='WAV')
     try: tmp.rename(final)
     except OSError:  # another process finished this actor first: keep its copy
