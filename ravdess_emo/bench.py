@@ -95,6 +95,7 @@ for _ in range(repeats + 1):  # the first epoch warms up
 print(json.dumps(dict(seconds=secs[1:], losses=losses)))
 """
 
+# %% ../nbs/09_bench.ipynb #f483cfac
 def epoch_in_child(X:np.ndarray, y:np.ndarray, env:dict,  # variables to set; a None value removes the variable
                    repeats:int=3) -> dict:
     "Seconds of each EmoCNN epoch on (X, y) after a warm-up epoch, and every epoch's loss, in a fresh Python process with `env` applied to this one's environment."
@@ -183,6 +184,7 @@ def _call_runs(before:dict, after:dict) -> dict:
     "What one call did, from `_reuse_counts` before and after it: runs executed (new folders) and finished runs reused."
     return dict(executed=sum(d not in before for d in after), reused=sum(d in before and n > before[d] for d, n in after.items()))
 
+# %% ../nbs/09_bench.ipynb #04d82845
 def bench_experiments(data:Path, experiments:list|None=None,  # None: the default suite
                       config_files:list=(), sets:list=(),  # as `ravdess-emo run -f ... --set ...`
                       change:str=SUITE_CHANGE,  # one changed parameter for the third call
@@ -208,6 +210,7 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
         tmp.cleanup()
     return out
 
+# %% ../nbs/09_bench.ipynb #8ba36484
 def bench_cli(data:Path, repeats:int=3) -> list[dict]:
     "How long the console script takes to answer: `--help`, `check` on the corpus, and `predict` on one of its files with a saved EmoCNN, through its ONNX twin and through torch (a fresh process each time, imports and model loading included)."
     from ravdess_emo.models import make_model
@@ -263,6 +266,7 @@ def format_bench(rec:dict) -> str:
     m = rec['machine']
     return f"{rec['corpus']['n_files']} files from {rec['corpus']['root']}; {machine_line(m)}\n" + df.to_string(index=False, float_format=lambda v: f'{v:.3g}')
 
+# %% ../nbs/09_bench.ipynb #cba81475
 def machine_line(m:dict) -> str:
     "The machine a record was measured on, in one line: CPU model, cores, torch threads, vector instructions, GPU."
     return (f"{m.get('cpu_model') or 'CPU'} ({m.get('cpu_capability', '?')}{', bf16 native' if m.get('bf16_native') else ''}), "

@@ -76,6 +76,7 @@ def cmd_predict(a) -> int:
     print('\n'.join(json.dumps(r) for r in results) if a.json else format_predictions(results))
     return 1 if any(r.get('error') for r in results) else 0
 
+# %% ../nbs/10_cli.ipynb #6255486d
 def cmd_bench(a) -> int:
     "Measure the costs users feel; print a table, optionally write JSON."
     from ravdess_emo.bench import format_bench, run_bench
@@ -91,6 +92,7 @@ def _positive(text:str) -> int:
     if n < 1: raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return n
 
+# %% ../nbs/10_cli.ipynb #dc1318f3
 def parser() -> argparse.ArgumentParser:
     "The argument parser of `ravdess-emo`."
     p = argparse.ArgumentParser(prog='ravdess-emo', description='Speech emotion recognition on RAVDESS: data, experiments, reports.')

@@ -43,6 +43,7 @@ class Corpus:
 
 # %% ../nbs/00_data.ipynb #15c5f47f
 _COMMON = ['name', 'corpus', 'emotion', 'label', 'actor', 'sex', 'text_id', 'text']
+
 _AUDIO = ['sr', 'channels', 'seconds', 'subtype', 'peak', 'path']
 
 def _classify(path:Path, kind:CorpusKind, seen:dict) -> tuple[str, str|dict]:
@@ -63,6 +64,7 @@ def _table(rows:list[dict]) -> pd.DataFrame:
     extra = [k for k in (rows[0] if rows else {}) if k not in _COMMON + _AUDIO]
     return pd.DataFrame(rows, columns=_COMMON + extra + _AUDIO).sort_values(['actor', 'name'], ignore_index=True)
 
+# %% ../nbs/00_data.ipynb #94a81b8f
 def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
     "Every file under `root` (hidden ones aside; symbolic links followed, each folder once), and by path every folder that cannot be read and every broken or looping link."
     paths, problems, visited = [], [], set()
@@ -86,6 +88,7 @@ def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
     walk(root)
     return sorted(paths), problems
 
+# %% ../nbs/00_data.ipynb #329209cd
 def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat folder of WAVs
                 corpus:str|None=None,  # 'ravdess' or 'emodb'; None: recognised from the file names
                 progress:bool=False,  # show a progress bar

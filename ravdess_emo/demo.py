@@ -131,6 +131,7 @@ def _actor_in_fresh_process(job:tuple) -> int:
     if r.returncode: raise RuntimeError(f"synthesizing demo actor {job[1]:02d} failed:\n{r.stderr[-2000:]}")
     return job[1]
 
+# %% ../nbs/00_demo.ipynb #2c3c4b1e
 def make_demo_corpus(out:str|Path,  # folder that receives Actor_XX/ folders
                      n_actors:int=24,  # 1 to 24
                      seed:int=0,  # the same seed gives the same bytes

@@ -54,6 +54,7 @@ def _fetch(url:str, part:Path, total:int|None, progress:bool) -> None:
 
 def _source(path:Path) -> Path: return path.with_name(path.name + '.source.json')
 
+# %% ../nbs/00_download.ipynb #7668f8ac
 def download_file(url:str, dest:str|Path,
                   md5:str|None=None,  # expected MD5; a mismatch deletes the download and raises
                   size:int|None=None,  # expected size in bytes

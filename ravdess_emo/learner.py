@@ -145,6 +145,7 @@ def _validate(model, X, y, device) -> tuple[float, float]:
     loss = float(F.nll_loss(torch.log(torch.from_numpy(proba).clamp_min(1e-9)), torch.from_numpy(y).long()))
     return loss, unweighted_accuracy(y, proba.argmax(1))
 
+# %% ../nbs/00d_learner.ipynb #38d5779b
 def train_model(model:torch.nn.Module, X:np.ndarray, y:np.ndarray,  # training inputs and class indices
                 X_val:np.ndarray|None=None, y_val:np.ndarray|None=None,  # validation set; None: keep the last epoch
                 cfg:TrainConfig=TrainConfig(), desc:str='train') -> tuple[torch.nn.Module, list[dict]]:
@@ -215,6 +216,7 @@ def write_progress(out_dir:Path|None, **state) -> None:
     "Where a run is (`progress.json` in its folder), for the runner's console line."
     if out_dir is not None: write_json(Path(out_dir)/'progress.json', dict(state, time=time.time()))
 
+# %% ../nbs/00d_learner.ipynb #f9d936eb
 def cross_validate(build_model,  # (the fold's inputs) -> a fresh model
                    X,  # inputs, row for row with `files`; or a function fold -> inputs (e.g. a vocabulary per fold)
                    files:pd.DataFrame,  # the corpus table

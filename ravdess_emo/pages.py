@@ -75,6 +75,7 @@ document.querySelectorAll('table.runs th').forEach((th, i) => th.addEventListene
 }));
 """
 
+# %% ../nbs/07a_pages.ipynb #adaa7cfc
 def index_html(table:pd.DataFrame, reports:Path,
                extra:str='',  # HTML sections after the runs (the sweep views)
               ) -> str:

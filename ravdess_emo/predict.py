@@ -65,6 +65,7 @@ def _standardised(S:torch.Tensor, dims:tuple) -> torch.Tensor:
     centred = S - S.mean(dim=dims, keepdim=True)
     return centred/((centred**2).mean(dim=dims, keepdim=True).sqrt() + 1e-5)
 
+# %% ../nbs/08_predict.ipynb #cd6594d2
 class SpectrumToProba(torch.nn.Module):
     "A network behind the features it was trained on: power spectra (windows, bins, frames) in, class probabilities out; what an ONNX twin computes."
     def __init__(self, net:torch.nn.Module, feature:dict, input_shape:tuple):
@@ -97,6 +98,7 @@ def export_onnx(path:str|Path, model:torch.nn.Module, meta:dict) -> Path:
     for k, v in dict(format=ONNX_FORMAT, meta=json.dumps(meta, default=str), graph_sha256=graph_digest(graph)).items(): graph.metadata_props.add(key=k, value=v)
     return write_atomic(path, lambda t: onnx.save(graph, str(t)))
 
+# %% ../nbs/08_predict.ipynb #b474a24d
 def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape:tuple, feature:dict,
                corpus=None,  # the corpus it was trained on: its classes, name and checksum go into the file
                run_record:dict|None=None) -> Path:

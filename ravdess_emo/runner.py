@@ -61,6 +61,7 @@ def report_notebook(path:str|Path):
     nb.cells = [c for i, c in enumerate(nb.cells) if i >= at or _exported(c) or (i < intro and c.cell_type == 'markdown')]
     return nb
 
+# %% ../nbs/07d_runner.ipynb #01864344
 def new_run_id(params:dict) -> str:
     "A sortable, unique run id: time, protocol and a hash of the parameters."
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')[:-3]
@@ -129,6 +130,7 @@ def _no_kernel_death_line(record:logging.LogRecord) -> bool:
     "Drop nbclient's 'Kernel died' log line (it also comes when Ctrl-C has papermill stop the kernel): the runner reports a dead kernel in its own words."
     return not record.getMessage().startswith('Kernel died')
 
+# %% ../nbs/07d_runner.ipynb #b57f8e31
 def execute(experiment:str, params:dict, out:Path, progress:bool=True,
             configs:list=(),  # the config names the parameters came from, recorded in run.json
             label:str='',  # how the console names this run in fold progress lines
@@ -177,6 +179,7 @@ def run_or_reuse(experiment:str, params:dict, out:Path, configs:list=(), progres
         return dict(experiment=experiment, run_dir=done, status='reused', error=None, seconds=0.0)
     return execute(experiment, params, out, progress, configs, label)
 
+# %% ../nbs/07d_runner.ipynb #fec97aae
 def run_experiments(experiments:list[str]|None=None,  # names; None: every available experiment but those run on request
                     data:str|Path|None=None,  # corpus; None: data/Raw_data if it holds RAVDESS, else the demo corpus
                     protocols:list[str]|None=None,  # e.g. ['si6', 'random70']; None: what the config says

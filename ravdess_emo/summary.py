@@ -58,6 +58,7 @@ def _row(run_dir:Path) -> dict|None:
 
 PROTOCOL_ORDER = ['si6', 'si5', 'si', 'random70', 'xcorpus', '']
 
+# %% ../nbs/07c_summary.ipynb #00b7a24f
 def summary_table(reports:Path) -> pd.DataFrame:
     "Every run under `reports` and the published reference rows, grouped by protocol; newest run first within a group."
     rows = [r for d in sorted(Path(reports).glob('*/*/'), key=lambda d: d.name, reverse=True) if d.is_dir() and (r := _row(d))]

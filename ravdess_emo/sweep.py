@@ -143,6 +143,7 @@ def workers_on_host() -> int:
     except (ImportError, ValueError): return 1
     return max(1, sum(w.get('host') == host for w in get_client().scheduler_info(n_workers=-1)['workers'].values()))
 
+# %% ../nbs/11_sweep.ipynb #99940854
 def wait_policy(threads:int|None,  # the point's torch threads; None: one per core
                 workers:int,  # workers on the point's host
                ) -> str|None:
@@ -216,6 +217,7 @@ def _entry(plan:dict) -> dict:
     return dict(experiment=pt.experiment, setting=pt.setting, seed=plan['params'].get('seed'), protocol=pt.protocol, data=pt.data,
                 key=plan['key'], status='pending')
 
+# %% ../nbs/11_sweep.ipynb #42add605
 def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), sets:list=(),
               scheduler:str|None=None,  # 'tcp://HOST:8786' of a running cluster; None: a LocalCluster here
               workers:int|None=None,  # LocalCluster workers; None: one per two cores

@@ -76,6 +76,7 @@ def sweep_html(record:dict, table:pd.DataFrame, picture:str|None=None) -> str:
     return (f"<h2 id='sweep-{esc(record['id'])}'>Sweep {esc(record['id'])}</h2><p>{esc(_describe(record))}</p>{img}"
             f"<table class='runs'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
+# %% ../nbs/07b_sweep_views.ipynb #1d9a0938
 def plot_sweep(record:dict, table:pd.DataFrame):
     "UA per configuration: one dot per seed, the mean ± std over seeds, the validation pick starred; None when no point has a UA."
     import matplotlib.pyplot as plt

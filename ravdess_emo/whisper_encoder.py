@@ -175,6 +175,7 @@ def standardized(X:np.ndarray):
         return ((X - mu)/sd).astype(np.float32)
     return inputs
 
+# %% ../nbs/05_whisper_encoder.ipynb #d9631522
 class WeightedLayers(nn.Module):
     "SUPERB's weighted sum of layers (Yang et al. 2021): one learned softmax weight per layer, then a linear probe."
     def __init__(self, n_layers:int, dim:int, n_classes:int=8):

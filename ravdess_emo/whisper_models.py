@@ -77,6 +77,7 @@ def model_name(model_dir:Path) -> str:
     if (base := bundled_base_dir()) and Path(model_dir).resolve() == base.resolve(): return 'whisper base'
     return Path(model_dir).name
 
+# %% ../nbs/03a_whisper_models.ipynb #4bf4d7d7
 def encoder_model_dir(model:str|Path|None=None,  # 'tiny.en', 'base', a CTranslate2 Whisper folder, or None: base when installed, else tiny.en
                      ) -> Path:
     "The CTranslate2 Whisper folder a name stands for; an error says what to install."
