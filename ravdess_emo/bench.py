@@ -65,7 +65,8 @@ def bench_features(paths:list, repeats:int=3, png_files:int=100, workers:int|Non
             ps = paths[:png_files] if 'png' in name else paths
             root = [None]
             def fresh(): root[0] = Path(tempfile.mkdtemp(dir=tmp))
-            out.append(measure(f'features.{name}.cold', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats, fresh))
+            out.append(measure(f'features.{name}.cold', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])),
+                               repeats, fresh))
             out.append(measure(f'features.{name}.warm', 'files/s', lambda: len(extract(ps, extractor, settings, workers, False, root[0])), repeats))
             out[-1]['files'] = out[-2]['files'] = len(ps)
     return out
@@ -119,7 +120,9 @@ def bench_training(paths:list, files:pd.DataFrame, repeats:int=3, n_train:int=96
         idx = np.resize(np.arange(len(X)), n_train)  # an epoch of `n_train` files, like an si6 fold of RAVDESS
         set_seed(0); net = make_model(model, X.shape[1:], **kw).to(default_device())
         opt, gen = torch.optim.Adam(net.parameters(), 1e-3), torch.Generator().manual_seed(0)
-        r = measure(f'training.{name}', 's/epoch', lambda: (train_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32, precision=precision), gen, default_device()), 1)[1], repeats)
+        r = measure(f'training.{name}', 's/epoch',
+                    lambda: (train_epoch(net, opt, None, X[idx], y[:len(X)][idx], TrainConfig(batch_size=32, precision=precision), gen,
+                                         default_device()), 1)[1], repeats)
         out.append(dict(r, files_per_epoch=n_train))
         if model == 'emo_cnn' and ua_epochs: out[-1]['val_ua'] = _val_ua(X, files, ua_epochs, precision, **kw)
     # glibc's allocator as it comes, against the settings the report kernels get (`ALLOCATOR_ENV`): each in a fresh process
@@ -140,7 +143,8 @@ def bench_transcription(paths:list, repeats:int=2, n_clips:int=32) -> list[dict]
     if bundled_model_dir():
         for pad in (10.0, 30.0):
             t = FasterWhisperTranscriber(pad_seconds=pad)
-            out.append(dict(measure(f'transcription.faster-whisper.tiny-en.pad{int(pad)}', 'clips/s', lambda: len(t(clips)), repeats), clips=len(clips)))
+            out.append(dict(measure(f'transcription.faster-whisper.tiny-en.pad{int(pad)}', 'clips/s', lambda: len(t(clips)), repeats),
+                            clips=len(clips)))
     for name in ('tiny', 'tiny.en', 'base', 'base.en'):
         if openai_checkpoint(name):
             t = OpenAIWhisperTranscriber(name)
@@ -201,7 +205,8 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
                 rc, _ = run_experiments(experiments, data, None, list(config_files), [*sets, *extra], reports, progress=False)
             secs = time.time() - t0
             out.append(dict(name=f'suite.{state}', unit='s', median=secs, min=secs, max=secs, n=1, peak_rss_mb=round(mem['mb'], 1),
-                            status='ok' if rc == 0 else 'failed', runs=_call_runs(before, _reuse_counts(reports)), trained_folds=_trained_folds(reports, t0),
+                            status='ok' if rc == 0 else 'failed', runs=_call_runs(before, _reuse_counts(reports)),
+                            trained_folds=_trained_folds(reports, t0),
                             settings=dict(configs=list(config_files), sets=[*sets, *extra], experiments=experiments or 'default')))
             print(f"suite.{state}: {secs:.0f} s, {out[-1]['status']}; runs {out[-1]['runs']}; folds trained {out[-1]['trained_folds'] or 'none'}", file=sys.stderr, flush=True)  # the stage can take an hour
     finally:

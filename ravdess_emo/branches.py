@@ -78,7 +78,8 @@ register(Branch('text', 'GRU on Whisper transcripts (03)', 'text', _transcripts,
                 lambda X, n_classes: TextGRU(int(X.max()) + 1, n_classes), _encoded_texts, transfers=False))  # sentences differ between corpora
 register(Branch('whisper_encoder', 'linear probe on frozen Whisper encoder states (05)', 'probe', _encoder_features, _probe, standardized))
 for _name in OPENSMILE_SETS:
-    register(Branch(_name, f'linear probe on openSMILE {OPENSMILE_SETS[_name]} functionals', 'probe', _opensmile_features(_name), _probe, standardized))
+    register(Branch(_name, f'linear probe on openSMILE {OPENSMILE_SETS[_name]} functionals', 'probe', _opensmile_features(_name), _probe,
+                    standardized))
 
 # %% ../nbs/05b_branches.ipynb #4250dfd9
 def branch_inputs(name:str, paths:list,

@@ -82,7 +82,7 @@ def cmd_bench(a) -> int:
     from ravdess_emo.bench import format_bench, run_bench
     stages = [s for item in a.stages for s in item.split(',')] if a.stages else ['features', 'training', 'transcription', 'encoder']
     rec = run_bench(a.data, a.out, stages, a.repeats, a.png_files, a.clips, workers=a.workers)
-    print(format_bench(rec) + (f"\nJSON: {a.out}" if a.out else ''))
+    print(format_bench(rec) + (f"\nwritten: {a.out}" if a.out else ''))
     return 0
 
 def _positive(text:str) -> int:
@@ -104,7 +104,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--sr', type=int, default=16000, help='sample rate of the WAVs (default 16000; RAVDESS is 48000)')
     d.add_argument('--workers', type=int, default=None, help='processes (default: one per core)')
     d.add_argument('--repetitions', type=int, default=2, choices=(1, 2), help='takes of every line: 2 as in RAVDESS, or 1')
-    d.add_argument('--statements', type=int, default=2, choices=(1, 2), help='sentences: 2 as in RAVDESS, or 1 (with --repetitions 1: 15 files per actor, the quick demo)')
+    d.add_argument('--statements', type=int, default=2, choices=(1, 2),
+                   help='sentences: 2 as in RAVDESS, or 1 (with --repetitions 1: 15 files per actor, the quick demo)')
     d.set_defaults(func=cmd_demo_data)
     c = sub.add_parser('check', help='describe a corpus and report every problem, by path')
     c.add_argument('dir', type=Path, help='corpus folder (Actor_XX/ folders or flat WAVs)')
@@ -117,18 +118,21 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument('--quiet', action='store_true', help='no progress bar')
     g.set_defaults(func=cmd_download)
     r = sub.add_parser('run', help='execute experiment notebooks with papermill into reports/, then the summary table')
-    r.add_argument('experiments', nargs='*', metavar='EXPERIMENT', help="notebooks by name, e.g. 01_spectrogram_cnn (default: every experiment but those run on request)")
+    r.add_argument('experiments', nargs='*', metavar='EXPERIMENT',
+                   help="notebooks by name, e.g. 01_spectrogram_cnn (default: every experiment but those run on request)")
     r.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
     r.add_argument('--protocol', action='append', help="si6 (default) or random70; repeat or comma-separate to run both")
     r.add_argument('-f', action='append', metavar='PARAMS.yaml', help='parameter file, or the name of one in configs/')
     r.add_argument('--set', action='append', metavar='KEY=VALUE', help='one parameter (EXPERIMENT.KEY=VALUE for one experiment)')
     r.add_argument('--out', type=Path, default=None, help='reports folder (default reports/)')
     r.add_argument('--quiet', action='store_true', help='no progress bars (fold progress lines still show)')
-    r.add_argument('--fresh', action='store_true', help='execute every experiment and train every fold again, ignoring finished runs and the fold store')
+    r.add_argument('--fresh', action='store_true',
+                   help='execute every experiment and train every fold again, ignoring finished runs and the fold store')
     r.set_defaults(func=cmd_run)
     w = sub.add_parser('sweep', help='a grid of runs (experiments x values x seeds x protocols x corpora) on Dask, with a view over seeds')
     w.add_argument('experiments', nargs='*', metavar='EXPERIMENT', help='notebooks by name, e.g. 05_whisper_encoder')
-    w.add_argument('--grid', action='append', metavar='KEY=V1,V2', help='one grid axis (repeat for more); values are YAML; EXPERIMENT.KEY scopes a key')
+    w.add_argument('--grid', action='append', metavar='KEY=V1,V2',
+                   help='one grid axis (repeat for more); values are YAML; EXPERIMENT.KEY scopes a key')
     w.add_argument('--seeds', action='append', type=_seeds, metavar='S1,S2', help='seeds, e.g. 0,1,2 (default: the config\'s seed)')
     w.add_argument('--protocol', action='append', help='protocols (default: what the config says); repeat or comma-separate')
     w.add_argument('--data', action='append', type=Path, help='corpus folder; repeat for a grid over corpora (default: as for run)')
@@ -149,8 +153,10 @@ def parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
-    b.add_argument('--out', type=Path, default=None, help='write the figures here: FILE.json, or FILE.md for the costs page (docs/costs.md) with FILE.json beside it')
-    b.add_argument('--stages', action='append', help="comma-separated, from features, training, transcription, encoder, experiments (default: all but experiments)")
+    b.add_argument('--out', type=Path, default=None,
+                   help='write the figures here: FILE.json, or FILE.md for the costs page (docs/costs.md) with FILE.json beside it')
+    b.add_argument('--stages', action='append',
+                   help="comma-separated, from features, training, transcription, encoder, experiments (default: all but experiments)")
     b.add_argument('--repeats', type=int, default=3, help='repetitions per figure (default 3)')
     b.add_argument('--png-files', type=int, default=100, help="files for the seed's slow PNG path (default 100)")
     b.add_argument('--clips', type=int, default=32, help='clips for transcription and encoder figures (default 32)')

@@ -103,7 +103,8 @@ def resolve_params(experiments:list[str], config:dict,
 # %% ../nbs/07_config.ipynb #45c14b07
 def _kind(value) -> str:
     "A type in words."
-    return {bool: 'true or false', int: 'a whole number', float: 'a number', str: 'a string', list: 'a list', dict: 'a mapping'}.get(type(value), type(value).__name__)
+    return {bool: 'true or false', int: 'a whole number', float: 'a number', str: 'a string', list: 'a list',
+            dict: 'a mapping'}.get(type(value), type(value).__name__)
 
 def check_types(experiment:str, params:dict) -> None:
     "Refuse (ValueError) a parameter whose value has not the type of the notebook's default; a default or value of None passes."

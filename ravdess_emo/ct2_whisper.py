@@ -42,7 +42,8 @@ def read_ct2_variables(path:str|Path) -> dict[str, np.ndarray]:
             if dtype == 5:  # bfloat16: the high half of a float32
                 raw = np.frombuffer(buf, np.uint16, nbytes//2, pos).astype(np.uint32) << 16
                 out[name] = raw.view(np.float32).reshape(shape)
-            elif dtype in _CT2_TYPES: out[name] = np.frombuffer(buf, _CT2_TYPES[dtype], nbytes//np.dtype(_CT2_TYPES[dtype]).itemsize, pos).reshape(shape)
+            elif dtype in _CT2_TYPES: out[name] = np.frombuffer(buf, _CT2_TYPES[dtype], nbytes//np.dtype(_CT2_TYPES[dtype]).itemsize,
+                                                                pos).reshape(shape)
             else: raise CorpusError(f"{path}: variable {name} has an unknown type code {dtype}")
             pos += nbytes
         for _ in range(take('I')):

@@ -70,10 +70,12 @@ def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
     paths, problems, visited = [], [], set()
     def walk(folder:Path):
         if (real := folder.resolve()) in visited:
-            problems.append(dict(path=str(folder), problem=f"{folder}: a symbolic link to a folder already scanned (a loop or a second route); its files are counted once")); return
+            problems.append(dict(path=str(folder),
+                                 problem=f"{folder}: a symbolic link to a folder already scanned (a loop or a second route); its files are counted once")); return
         visited.add(real)
         try: entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as e: problems.append(dict(path=str(folder), problem=f"{folder}: cannot read this folder ({e.strerror}); its files are not used")); return
+        except OSError as e: problems.append(dict(path=str(folder),
+                                                  problem=f"{folder}: cannot read this folder ({e.strerror}); its files are not used")); return
         for e in entries:
             p = Path(e.path)
             if e.name.startswith('.'): continue

@@ -117,7 +117,8 @@ def _synthesize_actor(out:str, actor:int, seed:int, sr:int, repetitions:int=2, s
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f'.Actor_{actor:02d}-'))
     for e, i, s, r, a in demo_codes([actor], repetitions, statements):
         rng = np.random.default_rng([seed, e, i, s, r, a])
-        y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr, voice_seed=int(np.random.SeedSequence([seed, e, i, s, r, a]).generate_state(1)[0] >> 1))
+        y = demo_take(es, a, EMOTIONS[e], INTENSITIES[i], s, rng, sr,
+                      voice_seed=int(np.random.SeedSequence([seed, e, i, s, r, a]).generate_state(1)[0] >> 1))
         sf.write(tmp/f'03-01-{e:02d}-{i:02d}-{s:02d}-{r:02d}-{a:02d}.wav', y, sr, subtype='PCM_16', format='WAV')
     try: tmp.rename(final)
     except OSError:  # another process finished this actor first: keep its copy
@@ -151,7 +152,8 @@ def make_demo_corpus(out:str|Path,  # folder that receives Actor_XX/ folders
         with ThreadPoolExecutor(min(workers or os.cpu_count() or 1, len(jobs))) as pool:
             done = pool.map(_actor_in_fresh_process, jobs)
             for _ in progress_bar(done, total=len(jobs), desc='demo corpus (actors)', disable=not progress): pass
-    write_json(out/DEMO_MARKER, dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr, repetitions=repetitions, statements=statements))
+    write_json(out/DEMO_MARKER,
+               dict(synthetic=True, synthesizer='eSpeak NG', n_actors=n_actors, seed=seed, sr=sr, repetitions=repetitions, statements=statements))
     return out
 
 # %% ../nbs/00_demo.ipynb #141fa646

@@ -26,7 +26,8 @@ def early_fusion(feats:list[np.ndarray],  # per branch: (n_files, dim) features 
     X = np.concatenate(feats, axis=1)
     X = ((X - X[fold.train].mean(0))/(X[fold.train].std(0) + 1e-6)).astype(np.float32)
     set_seed(cfg.seed)
-    head, _ = train_model(MLP(X.shape[1], n_classes or int(y.max()) + 1, hidden=256, dropout=0.3), X[fold.train], y[fold.train], X[fold.val], y[fold.val], cfg, desc='head')
+    head, _ = train_model(MLP(X.shape[1], n_classes or int(y.max()) + 1, hidden=256, dropout=0.3), X[fold.train], y[fold.train],
+                          X[fold.val], y[fold.val], cfg, desc='head')
     return predict(head, X[fold.test], device=cfg.device)[0]
 
 # %% ../nbs/04_fusion.ipynb #4e4146cf

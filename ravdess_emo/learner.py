@@ -63,7 +63,8 @@ def reproducibility() -> dict:
     cuda = torch.cuda.is_available()
     cublas = os.environ.get('CUBLAS_WORKSPACE_CONFIG')
     ok = torch.are_deterministic_algorithms_enabled() and (not cuda or cublas in (':4096:8', ':16:8'))
-    return dict(device='cuda' if cuda else 'cpu', threads=torch.get_num_threads(), deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
+    return dict(device='cuda' if cuda else 'cpu', threads=torch.get_num_threads(),
+                deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
                 cudnn_deterministic=torch.backends.cudnn.deterministic, cublas_workspace_config=cublas, bit_reproducible=bool(ok),
                 condition='same seed, code, package versions, device type and thread count')
 

@@ -25,7 +25,8 @@ def report_header(record:dict) -> str:
                         + (' (synthetic speech: says nothing about human emotion)' if c.get('synthetic') else '') if c else None),
              ('protocol', f"{record.get('protocol')}: {record.get('protocol_description')}" if record.get('protocol') else None),
              ('input · model', ' · '.join(x for x in [record.get('input'), record.get('model')] if x) or None),
-             ('epochs · folds · seed · threads', f"{record.get('epochs')} · {record.get('folds_run')} · {record.get('seed')} · {record.get('threads')}" if 'folds_run' in record else None),
+             ('epochs · folds · seed · threads',
+              f"{record.get('epochs')} · {record.get('folds_run')} · {record.get('seed')} · {record.get('threads')}" if 'folds_run' in record else None),
              *[(k.upper().replace('F1_MACRO', 'macro-F1'), format_metric(s[k])) for k in ('ua', 'wa', 'f1_macro') if k in s]]
     prov = [('commit', f"{g.get('commit')}" + (' (with uncommitted changes)' if g.get('dirty') else '') if g else None),
             ('created', record.get('created')),
@@ -50,7 +51,8 @@ def to_html(notebook:Path, dest:Path) -> Path:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     import nbformat
-    exporter = HTMLExporter(extra_loaders=[DictLoader({'ravdess-emo-offline.html.j2': OFFLINE_TEMPLATE})], template_file='ravdess-emo-offline.html.j2',
+    exporter = HTMLExporter(extra_loaders=[DictLoader({'ravdess-emo-offline.html.j2': OFFLINE_TEMPLATE})],
+                            template_file='ravdess-emo-offline.html.j2',
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     record = read_json(Path(notebook).parent/'metrics.json')
@@ -95,14 +97,16 @@ def index_html(table:pd.DataFrame, reports:Path,
         title = PROTOCOLS.get(protocol, protocol or 'corpus checks')
         parts.append(f"<h2>{esc(name or 'no corpus')} · {esc(protocol or '-')}</h2><p>{esc(title)}</p>")
         parts.append("<table class='runs'><thead><tr>" + ''.join(f'<th>{h}</th>' for h in
-                     ['experiment', 'input', 'model', 'epochs', 'folds', 'seed', 'UA', 'WA', 'macro-F1', 'confusion', 'report or source', 'notes']) + "</tr></thead><tbody>")
+                     ['experiment', 'input', 'model', 'epochs', 'folds', 'seed', 'UA', 'WA', 'macro-F1', 'confusion', 'report or source',
+                      'notes']) + "</tr></thead><tbody>")
         for _, r in group.iterrows():
             ours, thumb = r.get('source') == 'this project', _thumbnail(reports, r)
             link = (f"<a href='{esc(r['experiment'])}/{esc(r['run_id'])}/report.html'>{esc(r['run_id'])}</a>"
                     if ours and (Path(reports)/r['experiment']/r['run_id']/'report.html').exists() else esc(r['run_id'] if ours else r['source']))
             img = f"<img class='thumb' src='{esc(thumb)}' alt='confusion matrix'>" if thumb else ''
             notes = '; '.join(x for x in [cell_text(r.get('notes')), '' if not ours or r.get('status') == 'ok' else str(r.get('status'))] if x)
-            cells = [esc(r['experiment']), esc(cell_text(r.get('input'))), esc(cell_text(r.get('model'))), cell_text(r.get('epochs'), '{:.0f}'), esc(cell_text(r.get('folds'))),
+            cells = [esc(r['experiment']), esc(cell_text(r.get('input'))), esc(cell_text(r.get('model'))),
+                     cell_text(r.get('epochs'), '{:.0f}'), esc(cell_text(r.get('folds'))),
                      cell_text(r.get('seed'), '{:.0f}')]
             parts.append(f"<tr class='{'run' if ours else 'published'}'>" + ''.join(f'<td>{c}</td>' for c in cells)
                          + ''.join(f"<td class='num' data-v='{'' if pd.isna(r.get(k)) else r.get(k)}'>{esc(row_metric(r, k))}</td>" for k in ('ua', 'wa', 'f1_macro'))

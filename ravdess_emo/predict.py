@@ -49,7 +49,8 @@ FORMAT = 'ravdess-emo-model/1'
 def train_final_model(X:np.ndarray, files:pd.DataFrame, model_name:str, epochs:int, cfg:TrainConfig):
     "The recipe trained on every file of the corpus for `epochs` epochs (no data is held out)."
     set_seed(cfg.seed)
-    model, history = train_model(make_model(model_name, X.shape[1:], len(classes_of(files))), X, files.label.to_numpy(), cfg=TrainConfig(**{**cfg.__dict__, 'epochs': epochs}), desc='final')
+    model, history = train_model(make_model(model_name, X.shape[1:], len(classes_of(files))), X, files.label.to_numpy(),
+                                 cfg=TrainConfig(**{**cfg.__dict__, 'epochs': epochs}), desc='final')
     return model, history
 
 def weights_digest(state:dict) -> str:
@@ -75,7 +76,8 @@ class SpectrumToProba(torch.nn.Module):
         as_buffer('mel', librosa.filters.mel(sr=s['sr'], n_fft=s['n_fft'], n_mels=s['n_mels']))  # melspectrogram's filters
         if self.kind == 'mfcc':  # librosa.feature.mfcc's cosine transform and delta's Savitzky-Golay filters, as matrices
             as_buffer('dct', scipy.fft.dct(np.eye(s['n_mels']), type=2, norm='ortho', axis=0)[:s['n_mfcc']])
-            as_buffer('deltas', np.stack([scipy.signal.savgol_filter(np.eye(frames), 9, polyorder=o, deriv=o, axis=-1, mode='interp') for o in (1, 2)]))
+            as_buffer('deltas', np.stack([scipy.signal.savgol_filter(np.eye(frames), 9, polyorder=o, deriv=o, axis=-1,
+                                                                     mode='interp') for o in (1, 2)]))
 
     def forward(self, power):
         db = 10*torch.log10(torch.clamp(self.mel @ power, min=1e-10))  # power_to_db(ref=1.0, top_db=80)
@@ -92,10 +94,12 @@ def export_onnx(path:str|Path, model:torch.nn.Module, meta:dict) -> Path:
     head, buf = SpectrumToProba(model, meta['feature'], shape).eval(), io.BytesIO()
     with warnings.catch_warnings():  # the exporter's notes on its own deprecation
         warnings.simplefilter('ignore')
-        torch.onnx.export(head, (torch.zeros(2, s['n_fft']//2 + 1, shape[-1]),), buf, dynamo=False, input_names=['power'], output_names=['probabilities'],
+        torch.onnx.export(head, (torch.zeros(2, s['n_fft']//2 + 1, shape[-1]),), buf, dynamo=False, input_names=['power'],
+                          output_names=['probabilities'],
                           dynamic_axes={'power': {0: 'windows'}, 'probabilities': {0: 'windows'}})
     graph = onnx.load_from_string(buf.getvalue())
-    for k, v in dict(format=ONNX_FORMAT, meta=json.dumps(meta, default=str), graph_sha256=graph_digest(graph)).items(): graph.metadata_props.add(key=k, value=v)
+    for k, v in dict(format=ONNX_FORMAT, meta=json.dumps(meta, default=str),
+                     graph_sha256=graph_digest(graph)).items(): graph.metadata_props.add(key=k, value=v)
     return write_atomic(path, lambda t: onnx.save(graph, str(t)))
 
 # %% ../nbs/08_predict.ipynb #b474a24d
@@ -104,12 +108,14 @@ def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape
                run_record:dict|None=None) -> Path:
     "One file with the weights and everything needed to use them, loadable with `weights_only=True`; beside it the ONNX twin (`export_onnx`) for spectrogram features."
     meta = dict(format=FORMAT, model=model_name, input_shape=list(input_shape), feature=feature, classes=corpus.classes if corpus else CLASSES,
-                corpus=dict(name=corpus.name, root=str(corpus.root), n_files=len(corpus.files), listing_sha256=listing_checksum(corpus)) if corpus else None,
+                corpus=dict(name=corpus.name, root=str(corpus.root), n_files=len(corpus.files),
+                            listing_sha256=listing_checksum(corpus)) if corpus else None,
                 validation=run_record)
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': state, 'weights_sha256': weights_digest(state)}
     write_atomic(path, lambda t: torch.save(blob, t))
-    if feature['extractor'] in SPECTRUM_EXTRACTORS: export_onnx(Path(path).with_suffix('.onnx'), model, dict(meta, weights_sha256=blob['weights_sha256']))
+    if feature['extractor'] in SPECTRUM_EXTRACTORS: export_onnx(Path(path).with_suffix('.onnx'), model,
+                                                                dict(meta, weights_sha256=blob['weights_sha256']))
     return Path(path)
 
 # %% ../nbs/08_predict.ipynb #049118dd
@@ -141,7 +147,8 @@ def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
 # %% ../nbs/08_predict.ipynb #8a6370be
 def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -> dict:
     "Emotion probabilities of one audio file (windows averaged), with warnings; errors are returned, not raised."
-    return dict(file_prediction(path, meta['classes'], lambda y, sr: predict(model, window_features(y, sr, meta['feature']))[0], top_k), runtime='torch')
+    return dict(file_prediction(path, meta['classes'], lambda y, sr: predict(model, window_features(y, sr, meta['feature']))[0], top_k),
+                runtime='torch')
 
 def predict_files(model:str|Path, paths:list, top_k:int=3) -> list[dict]:
     "Predictions for audio files from a saved model (file or run folder): the one call from Python."

@@ -28,7 +28,8 @@ def git_state(root:Path|None=None) -> dict:
     root = root or project_dir()
     try:
         commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
         return dict(commit=commit or None, dirty=bool(dirty))
     except (OSError, subprocess.SubprocessError): return dict(commit=None, dirty=None)
 
@@ -36,15 +37,18 @@ def environment() -> dict:
     "Versions of the packages that determine results, and the machine."
     import importlib.metadata as md
     versions = {'python': platform.python_version()}
-    for pkg in ['ravdess-emo', 'torch', 'torchvision', 'numpy', 'librosa', 'scikit-learn', 'soundfile', 'faster-whisper', 'ctranslate2', 'openai-whisper']:
+    for pkg in ['ravdess-emo', 'torch', 'torchvision', 'numpy', 'librosa', 'scikit-learn', 'soundfile', 'faster-whisper', 'ctranslate2',
+                'openai-whisper']:
         try: versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError: pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     cpu = platform.processor()
     try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), cpu)
     except OSError: pass  # not Linux: platform's word for it
-    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu, cpu_model=cpu or None,
-                                                cpu_capability=torch.backends.cpu.get_cpu_capability(), bf16_native=bf16_native('cpu')))  # the CPU's vector instructions torch uses (AVX2, AVX512...)
+    return dict(versions=versions, machine=dict(platform=platform.platform(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                                                gpu=gpu, cpu_model=cpu or None,
+                                                cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                                                bf16_native=bf16_native('cpu')))  # the CPU's vector instructions torch uses (AVX2, AVX512...)
 
 # %% ../nbs/00f_run_record.ipynb #84553cfc
 def add_confidence(summary:dict,  # a fold summary (`summarize_folds`), completed in place
@@ -142,6 +146,7 @@ def latest_runs(reports:Path, experiment:str,
 
 def protocol_comparison(reports:Path, experiment:str, like:dict|None=None) -> pd.DataFrame:
     "Summary metrics (mean ± std, %) of the newest run of `experiment` under each protocol (of `like`'s corpus and recipe)."
-    rows = {p: {k: format_metric(dict(mean=r['summary'][k]['mean'], std=r['summary'][k].get('std'))) for k in SCALARS if r['summary'][k]['mean'] is not None} | {'run': r['run_id']}
+    rows = {p: {k: format_metric(dict(mean=r['summary'][k]['mean'],
+                                      std=r['summary'][k].get('std'))) for k in SCALARS if r['summary'][k]['mean'] is not None} | {'run': r['run_id']}
             for p, r in latest_runs(reports, experiment, like).items()}
     return pd.DataFrame(rows).T

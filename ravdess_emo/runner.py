@@ -151,16 +151,19 @@ def execute(experiment:str, params:dict, out:Path, progress:bool=True,
         with watch_folds(run_dir, label or experiment):
             pm.execute_notebook(report_notebook(notebook_path(experiment)), str(nb_out), parameters=params, kernel_name=KERNEL,
                                 cwd=str(notebook_path(experiment).parent), progress_bar=progress, log_output=False,
-                                shutdown_kernel='immediate', kernel_manager_class=KernelGroupManager)  # every cell has run and every file is written: a graceful exit of a kernel with torch loaded costs seconds
+                                shutdown_kernel='immediate',
+                                kernel_manager_class=KernelGroupManager)  # every cell has run and every file is written: a graceful exit of a kernel with torch loaded costs seconds
         status = 'ok'
     except PapermillExecutionError as e:
         status, error = 'failed', dict(cell=e.exec_count, ename=e.ename, evalue=str(e.evalue)[:2000])
     except DeadKernelError:  # killed from outside, or by the system for want of memory
-        status, error = 'failed', dict(cell=None, ename='DeadKernelError', evalue='the kernel died (killed, or out of memory); the folds it finished are kept: run again to resume')
+        status, error = 'failed', dict(cell=None, ename='DeadKernelError',
+                                       evalue='the kernel died (killed, or out of memory); the folds it finished are kept: run again to resume')
     finally:
         seconds = time.time() - t0
         if nb_out.exists(): to_html(nb_out, run_dir/'report.html')
-        write_json(run_dir/'run.json', dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds, configs=list(configs), run_key=key))
+        write_json(run_dir/'run.json',
+                   dict(experiment=experiment, params=params, status=status, error=error, seconds=seconds, configs=list(configs), run_key=key))
     return dict(experiment=experiment, run_dir=run_dir, status=status, error=error, seconds=seconds)
 
 # %% ../nbs/07d_runner.ipynb #179e023a

@@ -81,7 +81,8 @@ def summary_markdown(table:pd.DataFrame) -> str:
              'Config: the runner\'s config files (`notebook defaults`: run outside the runner, demo-sized). Published rows quote their source.']
     for protocol, group in table.groupby(table.protocol.fillna(''), sort=False):
         title = f"{protocol}: {PROTOCOLS[protocol]}" if protocol in PROTOCOLS else (protocol or 'corpus checks (no protocol)')
-        lines += ['', f'## {title}', '', '| experiment | corpus | input | model | epochs | folds | seed | UA | WA | macro-F1 | MCC | config | wall s | run or source | status | notes |',
+        lines += ['', f'## {title}', '',
+                  '| experiment | corpus | input | model | epochs | folds | seed | UA | WA | macro-F1 | MCC | config | wall s | run or source | status | notes |',
                   '|' + '---|'*16]
         for _, r in group.iterrows():
             ours = r.get('source') == 'this project'

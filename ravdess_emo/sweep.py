@@ -232,7 +232,8 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
     check_output(out)
     sid = sweep_id(planned); folder = out/'sweeps'/sid
     record = dict(id=sid, created=datetime.datetime.now().astimezone().isoformat(timespec='seconds'), grid=grid or {}, seeds=seeds,
-                  configs=planned[0]['configs'] if planned else [], sets=list(sets), scheduler=scheduler or 'LocalCluster', points=[_entry(p) for p in planned])
+                  configs=planned[0]['configs'] if planned else [], sets=list(sets), scheduler=scheduler or 'LocalCluster',
+                  points=[_entry(p) for p in planned])
     todo, t0, run_seconds = [], time.time(), []
     for i, p in enumerate(planned):
         if not fresh and (done := reuse_finished(out, p['point'].experiment, p['key'])):
@@ -246,7 +247,8 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
         if todo:
             from distributed import wait
             client, cluster = connect(scheduler, n_workers)
-            futures = {client.submit(run_point, planned[i]['point'].experiment, planned[i]['params'], str(out.resolve()), planned[i]['configs'], fresh, point_label(record['points'][i]),
+            futures = {client.submit(run_point, planned[i]['point'].experiment, planned[i]['params'], str(out.resolve()),
+                                     planned[i]['configs'], fresh, point_label(record['points'][i]),
                                      key=f"{sid}-{i}-{planned[i]['key'][:8]}", retries=1, pure=False): i for i in todo}
             remaining, started = set(futures), {}  # when each point was first seen running
             while remaining:
@@ -264,8 +266,10 @@ def run_sweep(points:list[Point], out:str|Path|None=None, config_files:list=(), 
                 now = time.time()
                 for f in remaining:
                     if f.key in busy: started.setdefault(f.key, now)
-                running_for = sorted((now - started[f.key] for f in remaining if f.key in busy), reverse=True)[:slots]  # a worker may hold more points than it runs at once
-                print(sweep_progress(len(planned) - len(remaining), len(remaining) - len(running_for), now - t0, run_seconds, running_for, slots), flush=True)
+                running_for = sorted((now - started[f.key] for f in remaining if f.key in busy),
+                                     reverse=True)[:slots]  # a worker may hold more points than it runs at once
+                print(sweep_progress(len(planned) - len(remaining), len(remaining) - len(running_for), now - t0, run_seconds, running_for,
+                                     slots), flush=True)
     finally:
         if client is not None: client.close()
         if cluster is not None: cluster.close()

@@ -24,7 +24,8 @@ METRICS = ['ua', 'wa', 'f1_macro', 'val_ua']
 
 def sweep_table(record:dict) -> pd.DataFrame:
     "One row per configuration of a sweep record: seeds, mean and std over seeds of the fold-mean metrics and validation UA, the runs, and the validation pick."
-    rows = [dict(experiment=p['experiment'], protocol=p.get('protocol') or '', corpus=Path(p.get('data') or '').name, setting=setting_text(p['setting']),
+    rows = [dict(experiment=p['experiment'], protocol=p.get('protocol') or '', corpus=Path(p.get('data') or '').name,
+                 setting=setting_text(p['setting']),
                  seed=p.get('seed'), run=f"{p['experiment']}/{p['run_id']}", **{k: p['metrics'].get(k) for k in METRICS[:3]}, val_ua=p.get('val_ua'))
             for p in record.get('points', []) if p.get('status') in ('ok', 'reused')]
     cols = ['experiment', 'protocol', 'corpus', 'setting', 'seeds', *[f'{k}{s}' for k in METRICS for s in ('', '_std')], 'runs', 'validation_pick']
@@ -66,7 +67,8 @@ def sweep_markdown(record:dict, table:pd.DataFrame) -> str:
 def sweep_html(record:dict, table:pd.DataFrame, picture:str|None=None) -> str:
     "A sweep's view as an HTML section for the reports' index page."
     esc = html.escape
-    head = ''.join(f'<th>{h}</th>' for h in ['experiment', 'protocol', 'corpus', 'setting', 'seeds', 'UA', 'WA', 'macro-F1', 'validation UA', 'runs (seed: report)'])
+    head = ''.join(f'<th>{h}</th>' for h in ['experiment', 'protocol', 'corpus', 'setting', 'seeds', 'UA', 'WA', 'macro-F1',
+                                             'validation UA', 'runs (seed: report)'])
     body = ''.join("<tr>" + ''.join(f'<td>{esc(str(c))}</td>' for c in [r.experiment, r.protocol, r.corpus, r.setting, r.seeds])
                    + ''.join(f"<td class='num'>{esc(_pm(r, k))}</td>" for k in ('ua', 'wa', 'f1_macro'))
                    + f"<td class='num'>{esc(_pm(r, 'val_ua'))}{' ★' if r.validation_pick else ''}</td>"
@@ -107,7 +109,8 @@ def sweep_views(reports:Path) -> tuple[str, str]:
         table = sweep_table(record)
         md = sweep_markdown(record, table)
         write_atomic(folder/'sweep.md', lambda p: Path(p).write_text(md.replace('](', '](../../')))
-        write_atomic(folder/'sweep.csv', lambda p: table.drop(columns='runs').assign(runs=[' '.join(f'{s}:{r}' for s, r in rs) for rs in table.runs]).to_csv(p, index=False))
+        write_atomic(folder/'sweep.csv',
+                     lambda p: table.drop(columns='runs').assign(runs=[' '.join(f'{s}:{r}' for s, r in rs) for rs in table.runs]).to_csv(p, index=False))
         picture = None
         if (fig := plot_sweep(record, table)) is not None:
             write_atomic(folder/'ua.png', lambda p: fig.savefig(p, format='png', dpi=110, bbox_inches='tight')); plt.close(fig)

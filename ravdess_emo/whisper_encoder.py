@@ -65,7 +65,8 @@ class OpenAIEncoder:
     @torch.no_grad()
     def __call__(self, audios:list[np.ndarray], layers=(-1,)) -> list[dict]:
         import whisper
-        mels = torch.stack([whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(a)), self.model.dims.n_mels) for a in audios]).to(self.device)
+        mels = torch.stack([whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(a)),
+                                                        self.model.dims.n_mels) for a in audios]).to(self.device)
         grabbed, hooks = {}, [self.model.encoder.blocks[l].register_forward_hook(lambda m, i, o, l=l: grabbed.__setitem__(l, o))
                               for l in layers if l != -1]
         try: last = self.model.embed_audio(mels)
@@ -126,7 +127,8 @@ def encoder_features(paths:list, backend:str='faster-whisper', model:str|None=No
     stored = [np.load(d) for d in dests]
     stack = pad_frames if pooling == 'attentive' else (lambda xs: np.stack(xs).astype(np.float32))
     return ({l: stack([s[str(l)] for s in stored]) for l in layers},
-            dict(backend=backend, model=enc.model_id, name=getattr(enc, 'name', enc.model_id), pad_seconds=enc.pad_seconds, pooling=pooling, layers=layers, computed=len(todo)))
+            dict(backend=backend, model=enc.model_id, name=getattr(enc, 'name', enc.model_id), pad_seconds=enc.pad_seconds, pooling=pooling,
+                 layers=layers, computed=len(todo)))
 
 # %% ../nbs/05_whisper_encoder.ipynb #0f3688b8
 def block_layers(layers:list) -> list:
