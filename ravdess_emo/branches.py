@@ -16,7 +16,7 @@ from .whisper_encoder import LinearProbe, all_block_features, standardized
 from .whisper_rnn import build_vocab, encode_texts, transcribe_corpus
 
 # %% auto #0
-__all__ = ['BRANCHES', 'Branch', 'register', 'get_branch', 'branch_inputs', 'branch_model', 'branch_recipes']
+__all__ = ['BRANCHES', 'Branch', 'register', 'get_branch', 'fold_inputs', 'branch_inputs', 'branch_model', 'branch_recipes']
 
 # %% ../nbs/05b_branches.ipynb #08700300
 @dataclass(frozen=True)
@@ -82,14 +82,17 @@ for _name in OPENSMILE_SETS:
                     standardized))
 
 # %% ../nbs/05b_branches.ipynb #4250dfd9
+def fold_inputs(name:str, X) -> object:
+    "A branch's inputs for `cross_validate` from its features (of one corpus, or of two stacked): an array, or fold -> array."
+    b = get_branch(name)
+    return b.per_fold(X) if b.per_fold else X
+
 def branch_inputs(name:str, paths:list,
                   settings:dict,  # the experiment's parameters (seconds, whisper_model, pad_seconds, transcriber, text_model)
-                  progress:bool=True, features=None,  # already computed features (e.g. of two corpora, stacked); None: computed here
-                 ) -> tuple:
-    "A branch's inputs for `cross_validate` (an array, or fold -> array) and the provenance of its features."
-    b = get_branch(name)
-    X, info = (features, {}) if features is not None else b.features(paths, settings, progress)
-    return (b.per_fold(X) if b.per_fold else X), info
+                  progress:bool=True) -> tuple:
+    "A branch's features computed (or read from their cache) for `paths`, as inputs for `cross_validate`, and their provenance."
+    X, info = get_branch(name).features(paths, settings, progress)
+    return fold_inputs(name, X), info
 
 def branch_model(name:str, n_classes:int):
     "The model builder `cross_validate` takes: a fold's inputs -> a fresh network."
