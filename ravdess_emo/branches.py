@@ -10,13 +10,15 @@ from typing import Callable
 import numpy as np
 
 from .features import OPENSMILE_SETS, extract, opensmile_extractor
-from .learner import TrainConfig
+from .learner import TrainConfig, classes_of, cross_validate
+from .probes import CS, LogisticRecipe
 from .models import TextGRU, make_model
 from .whisper_encoder import LinearProbe, all_block_features, standardized
 from .whisper_rnn import build_vocab, encode_texts, transcribe_corpus
 
 # %% auto #0
-__all__ = ['BRANCHES', 'Branch', 'register', 'get_branch', 'fold_inputs', 'branch_inputs', 'branch_model', 'branch_recipes']
+__all__ = ['BRANCHES', 'Branch', 'register', 'get_branch', 'fold_inputs', 'branch_inputs', 'branch_model', 'branch_recipes',
+           'train_branch']
 
 # %% ../nbs/05b_branches.ipynb #08700300
 @dataclass(frozen=True)
@@ -99,8 +101,19 @@ def branch_model(name:str, n_classes:int):
     network = get_branch(name).network
     return lambda X: network(X, n_classes)
 
-def branch_recipes(p:dict) -> dict[str, TrainConfig]:
-    "The recipes that train the branches, from an experiment's parameters: {'cnn', 'probe', 'text'}."
+def branch_recipes(p:dict) -> dict[str, TrainConfig|LogisticRecipe]:
+    "The recipes that train the branches, from an experiment's parameters: {'cnn', 'probe', 'text'}; the probe's is logistic unless `probe` is 'linear'."
     base = TrainConfig(epochs=p['epochs'], lr=p['lr'], batch_size=p['batch_size'], patience=p['patience'], seed=p['seed'])
-    return {'cnn': replace(base, precision=p.get('precision', 'fp32'), **p.get('cnn_recipe', {})),
-            'probe': replace(base, **p.get('encoder_recipe', {})), 'text': base}
+    if (kind := p.get('probe', 'logistic')) not in ('logistic', 'linear'): raise ValueError(f"probe must be 'logistic' or 'linear', got {kind!r}")
+    probe = (LogisticRecipe(tuple(p.get('Cs') or CS), p.get('inner_folds', 4), p['seed']) if kind == 'logistic'
+             else replace(base, **p.get('encoder_recipe', {})))
+    return {'cnn': replace(base, precision=p.get('precision', 'fp32'), **p.get('cnn_recipe', {})), 'probe': probe, 'text': base}
+
+def train_branch(name:str, X, files, folds:list,
+                 recipe:TrainConfig|LogisticRecipe,  # the branch's recipe, from `branch_recipes`
+                 classes:list|None=None,  # class names in label order; None: the table's corpus's
+                 keep_features:bool=False) -> dict:
+    "A branch trained and tested on each fold by its recipe, from its features: the shared learner's result, or the logistic probe's."
+    if isinstance(recipe, LogisticRecipe): return recipe.cross_validate(X, files, folds, classes)
+    build = branch_model(name, len(classes or classes_of(files)))
+    return cross_validate(build, fold_inputs(name, X), files, folds, recipe, keep_features=keep_features, classes=classes)

@@ -13,9 +13,12 @@ from .splits import Fold
 from .learner import TrainConfig, predict, set_seed, train_model
 from .metrics import classification_metrics
 from .models import MLP
+from .probes import LogisticRecipe, cross_validate_probe, probe_rows, speaker_splits
+from .branches import train_branch
 
 # %% auto #0
-__all__ = ['early_fusion', 'simplex_grid', 'late_fusion_weights', 'late_fusion', 'stacking']
+__all__ = ['early_fusion', 'simplex_grid', 'late_fusion_weights', 'late_fusion', 'stacking', 'cross_fit_folds', 'test_probas',
+           'out_of_fold']
 
 # %% ../nbs/04_fusion.ipynb #f47209ac
 def early_fusion(feats:list[np.ndarray],  # per branch: (n_files, dim) features of that fold's trained branch
@@ -37,9 +40,9 @@ def simplex_grid(n:int, step:float=0.1) -> list[np.ndarray]:
     return [np.array(c)/k for c in itertools.product(range(k + 1), repeat=n) if sum(c) == k]
 
 def late_fusion_weights(probas:list[np.ndarray], y:np.ndarray, rows:np.ndarray, step:float=0.1,
-                        objective:str='nll',  # on the validation rows: 'nll' (lowest log-loss of the average) or 'ua' (highest UA)
+                        objective:str='nll',  # on `rows`: 'nll' (lowest log-loss of the average) or 'ua' (highest UA)
                        ) -> np.ndarray:
-    "The weights of a weighted average of branch probabilities chosen on `rows` (validation actors); ties go to the weights nearest uniform."
+    "The weights of a weighted average of branch probabilities chosen on `rows`; ties go to the weights nearest uniform."
     if objective not in ('nll', 'ua'): raise ValueError(f"objective must be 'nll' or 'ua', got {objective!r}")
     def score(w):
         p = sum(wi*pb[rows] for wi, pb in zip(w, probas))
@@ -47,17 +50,44 @@ def late_fusion_weights(probas:list[np.ndarray], y:np.ndarray, rows:np.ndarray, 
         return float(np.log(np.clip(p[np.arange(len(rows)), y[rows]], 1e-9, None)).mean())  # mean log-likelihood: higher is better
     return max(simplex_grid(len(probas), step), key=lambda w: (round(score(w), 6), -np.abs(w - 1/len(w)).sum()))
 
-def late_fusion(probas:list[np.ndarray], y:np.ndarray, fold:Fold, step:float=0.1, objective:str='nll') -> tuple[np.ndarray, np.ndarray]:
-    "Test probabilities of the validation-weighted average of branch probabilities, and the weights."
-    w = late_fusion_weights(probas, y, fold.val, step, objective)
-    return sum(wi*p[fold.test] for wi, p in zip(w, probas)), w
+def late_fusion(fit_probas:list[np.ndarray], y_fit:np.ndarray,  # per branch: probabilities of rows it did not train on, and their labels
+                test_probas:list[np.ndarray], step:float=0.1, objective:str='nll') -> tuple[np.ndarray, np.ndarray]:
+    "Test probabilities of the weighted average of branch probabilities whose weights fit `fit_probas` best, and the weights."
+    w = late_fusion_weights(fit_probas, y_fit, np.arange(len(y_fit)), step, objective)
+    return sum(wi*p for wi, p in zip(w, test_probas)), w
 
 # %% ../nbs/04_fusion.ipynb #adc1d85d
-def stacking(probas:list[np.ndarray], y:np.ndarray, fold:Fold, C:float=1.0, seed:int=0) -> np.ndarray:
-    "A logistic regression on the branches' log-probabilities, fitted on the validation rows."
-    Z = np.concatenate([np.log(np.clip(p, 1e-4, 1)) for p in probas], axis=1)
-    Z = (Z - Z[fold.val].mean(0))/(Z[fold.val].std(0) + 1e-6)
-    lr = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(Z[fold.val], y[fold.val])
-    out = np.zeros((len(fold.test), probas[0].shape[1]))
-    out[:, lr.classes_] = lr.predict_proba(Z[fold.test])
+def stacking(fit_probas:list[np.ndarray], y_fit:np.ndarray, test_probas:list[np.ndarray], C:float=1.0, seed:int=0) -> np.ndarray:
+    "A logistic regression on the branches' log-probabilities, fitted on `fit_probas` (rows the branches did not train on), applied to `test_probas`."
+    logs = lambda ps: np.concatenate([np.log(np.clip(p, 1e-4, 1)) for p in ps], axis=1)
+    Z, Zt = logs(fit_probas), logs(test_probas)
+    mu, sd = Z.mean(0), Z.std(0) + 1e-6
+    lr = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit((Z - mu)/sd, y_fit)
+    out = np.zeros((len(Zt), test_probas[0].shape[1]))
+    out[:, lr.classes_] = lr.predict_proba((Zt - mu)/sd)
     return out
+
+# %% ../nbs/04_fusion.ipynb #4ec2af4f
+def cross_fit_folds(fold:Fold, files, k:int=2) -> list[Fold]:
+    "A fold's training and validation actors in `k` speaker-grouped inner folds."
+    rows, actors = probe_rows(fold, 'all'), files.actor.to_numpy()
+    return [Fold(f'inner{j}-{fold.name}', rows[tr], np.array([], dtype=int), rows[te], sorted(set(actors[rows[te]])), [], f'inner fold of {fold.name}')
+            for j, (tr, te) in enumerate(speaker_splits(actors[rows], k), 1)]
+
+def test_probas(cv:dict, fold:Fold, classes:list) -> np.ndarray:
+    "A fold's test probabilities from a cross-validation result, in the fold's row order."
+    p = cv['predictions']
+    return p.loc[p.fold == fold.name, [f'p_{c}' for c in classes]].to_numpy()
+
+def out_of_fold(name:str, X, files, fold:Fold, recipe,
+                trained:dict,  # the branch's result on the outer folds (the probe's chosen C per fold)
+                classes:list, k:int=2) -> np.ndarray:
+    "Out-of-fold probabilities of a branch on the fold's training rows (`probe_rows(fold)` order), from one model per inner fold."
+    inner, rows = cross_fit_folds(fold, files, k), probe_rows(fold, 'all')
+    if isinstance(recipe, LogisticRecipe):
+        C = next(f['C'] for f in trained['folds'] if f['name'] == fold.name)
+        cv = cross_validate_probe(X, files, inner, C=C, rows='train', seed=recipe.seed, classes=classes)
+    else: cv = train_branch(name, X, files, inner, recipe, classes)
+    out = np.zeros((len(files), len(classes)))
+    for f in inner: out[f.test] = test_probas(cv, f, classes)
+    return out[rows]

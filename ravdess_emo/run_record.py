@@ -122,8 +122,9 @@ def plot_histories(folds:list[dict], ax=None):
     return fig
 
 def fold_table(folds:list[dict]) -> pd.DataFrame:
-    "One row per fold: test actors, best epoch, the scalar metrics, and whether it was trained now or loaded from the fold store."
-    return pd.DataFrame([dict(fold=f['name'], test_actors=' '.join(f'{a:02d}' for a in f['test_actors']), best_epoch=f['best_epoch'],
+    "One row per fold: test actors, best epoch (a probe: its C), the scalar metrics, and whether it was trained now or loaded from the fold store."
+    return pd.DataFrame([dict(fold=f['name'], test_actors=' '.join(f'{a:02d}' for a in f['test_actors']),
+                              **({'best_epoch': f['best_epoch']} if 'best_epoch' in f else {'C': f.get('C')}),
                               **{k: round(f['metrics'][k], 3) for k in SCALARS},
                               trained='loaded from the fold store' if f.get('reused') else 'trained now',
                               train_seconds=round(f.get('seconds', float('nan')), 1)) for f in folds]).set_index('fold')

@@ -15,13 +15,13 @@ from threadpoolctl import threadpool_limits
 from .audio import load_audio
 from .storage import cache_root, file_digests, settings_key, write_atomic
 from .console import progress_bar
-from .whisper_models import WHISPER_SR, encode_batches, encoder_model_dir, load_ct2_whisper, load_openai_whisper, model_name, padded_groups, whisper_log_mel
+from .whisper_models import WHISPER_SR, bundled_base_dir, encode_batches, encoder_model_dir, load_ct2_whisper, load_openai_whisper, model_name, padded_groups, whisper_log_mel
 from .ct2_whisper import converted_encoder, encoder_layers
 
 # %% auto #0
 __all__ = ['FRAMES_PER_SECOND', 'covered_frames', 'pool', 'CT2Encoder', 'OpenAIEncoder', 'ConvertedEncoder', 'make_encoder',
-           'pad_frames', 'encoder_features', 'block_layers', 'all_block_features', 'LinearProbe', 'AttentivePooling',
-           'standardized', 'WeightedLayers', 'stacked_layers']
+           'pad_frames', 'encoder_features', 'block_layers', 'encoder_models', 'all_block_features', 'LinearProbe',
+           'AttentivePooling', 'standardized', 'WeightedLayers', 'stacked_layers']
 
 # %% ../nbs/05_whisper_encoder.ipynb #f7f3810a
 FRAMES_PER_SECOND = 50  # Whisper's encoder: one frame per 20 ms
@@ -135,12 +135,22 @@ def block_layers(layers:list) -> list:
     "The encoder blocks among an encoder's layers (what 'all' concatenates): not the embedding, not the final output; [-1] when that is all there is."
     return [l for l in layers if isinstance(l, int) and l >= 0] or [-1]
 
-def all_block_features(paths:list, model:str|None=None,  # 'tiny.en', 'base' or a CTranslate2 folder; None: base when installed, else tiny.en
+def encoder_models(whisper_model:str|list|None=None) -> list:
+    "The encoder models a run reads: the one named, those listed, or (None) every bundled model installed: tiny.en, and base with the [base] extra."
+    if whisper_model is None: return ['tiny.en'] + (['base'] if bundled_base_dir() else [])
+    return [whisper_model] if isinstance(whisper_model, (str, Path)) else list(whisper_model)
+
+def all_block_features(paths:list, model:str|list|None=None,  # 'tiny.en', 'base', a CTranslate2 folder, or a list of them; None: every bundled model installed
                        pad_seconds:float=0.0, pooling:str='mean_std', progress:bool=True) -> tuple[np.ndarray, dict]:
-    "Every block's pooled states concatenated (the `converted` backend; the cache is shared with `encoder_features`), and what produced them."
-    layers = ConvertedEncoder(model, pad_seconds).layers
-    F, info = encoder_features(paths, 'converted', model, pad_seconds, layers, pooling, progress=progress)
-    return np.concatenate([F[l] for l in block_layers(layers)], axis=-1), info
+    "Every block's pooled states of every model, concatenated (the `converted` backend; each model cached as `encoder_features` caches it), and what produced them."
+    Xs, infos = [], []
+    for m in encoder_models(model):
+        layers = ConvertedEncoder(m, pad_seconds).layers
+        F, info = encoder_features(paths, 'converted', m, pad_seconds, layers, pooling, progress=progress)
+        Xs.append(np.concatenate([F[l] for l in block_layers(layers)], axis=-1)); infos.append(info)
+    info = infos[0] if len(infos) == 1 else dict(backend='converted', name=' + '.join(i['name'] for i in infos), models=infos,
+                                                  pad_seconds=float(pad_seconds), pooling=pooling, computed=sum(i['computed'] for i in infos))
+    return np.concatenate(Xs, axis=-1), info
 
 # %% ../nbs/05_whisper_encoder.ipynb #29cd0600
 class LinearProbe(nn.Module):
