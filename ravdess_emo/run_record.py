@@ -88,12 +88,12 @@ class Run:
     def finish(self, corpus:Corpus, protocol:str, cv:dict,
                input:str='',  # what the model sees, e.g. 'log-mel arrays 128x94'
                model:str='',  # what is trained, e.g. 'EmoCNN'
-               **extra) -> dict:
+               **extra) -> dict:  # further fields of metrics.json; `epochs` replaces the parameter's (None: a model without epochs)
         "Write `metrics.json` (and `predictions.csv`) with the summary's bootstrap CIs, and return the record."
         if 'predictions' in cv: add_confidence(cv['summary'], cv['predictions'], seed=self.params.get('seed') or 0)
         folds = cv['folds']
         record = dict(experiment=self.experiment, protocol=protocol, protocol_description=PROTOCOLS.get(protocol, protocol),
-                      input=input, model=model, epochs=self.params.get('epochs'),
+                      input=input, model=model, epochs=extra.pop('epochs', self.params.get('epochs')),
                       folds_run=f"{len(folds)}/{max([f.get('of', 1) for f in folds] or [0])}",
                       params=self.params, seed=self.params.get('seed'), fold_seeds={f['name']: f.get('seed') for f in folds},
                       threads=self.threads, reproducibility=reproducibility(), run_id=self.dir.name,
