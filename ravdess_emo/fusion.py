@@ -6,7 +6,6 @@
 from __future__ import annotations
 import itertools
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 
 from .splits import Fold
