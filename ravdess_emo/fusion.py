@@ -12,7 +12,7 @@ from .splits import Fold
 from .learner import TrainConfig, predict, set_seed, train_model
 from .metrics import classification_metrics
 from .models import MLP
-from .probes import LogisticRecipe, cross_validate_probe, probe_rows, speaker_splits
+from .probes import LogisticRecipe, class_proba, cross_validate_probe, probe_rows, speaker_splits
 from .branches import train_branch
 
 # %% auto #0
@@ -62,9 +62,7 @@ def stacking(fit_probas:list[np.ndarray], y_fit:np.ndarray, test_probas:list[np.
     Z, Zt = logs(fit_probas), logs(test_probas)
     mu, sd = Z.mean(0), Z.std(0) + 1e-6
     lr = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit((Z - mu)/sd, y_fit)
-    out = np.zeros((len(Zt), test_probas[0].shape[1]))
-    out[:, lr.classes_] = lr.predict_proba((Zt - mu)/sd)
-    return out
+    return class_proba(lr, (Zt - mu)/sd, test_probas[0].shape[1])
 
 # %% ../nbs/04_fusion.ipynb #4ec2af4f
 def cross_fit_folds(fold:Fold, files, k:int=2) -> list[Fold]:

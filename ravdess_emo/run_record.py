@@ -14,12 +14,12 @@ import torch
 from .console import format_metric
 from .data import Corpus, listing_checksum
 from .learner import bf16_native, reproducibility, set_threads
-from .metrics import SCALARS, bootstrap_ci
+from .metrics import SCALARS, bootstrap_ci, paired_comparison
 from .splits import PROTOCOLS
 from .storage import project_dir, write_json
 
 # %% auto #0
-__all__ = ['git_state', 'environment', 'add_confidence', 'Run', 'plot_histories', 'fold_table', 'latest_runs',
+__all__ = ['git_state', 'environment', 'add_confidence', 'paired_results', 'Run', 'plot_histories', 'fold_table', 'latest_runs',
            'protocol_comparison']
 
 # %% ../nbs/00f_run_record.ipynb #1041a008
@@ -59,6 +59,12 @@ def add_confidence(summary:dict,  # a fold summary (`summarize_folds`), complete
     for k in ('ua', 'wa'): summary[k]['ci'] = ci[k]
     summary['ci'] = {k: v for k, v in ci.items() if k not in ('ua', 'wa')}
     return summary
+
+def paired_results(a:dict, b:dict,  # two results (`cross_validate`'s shape) scored on the same test utterances
+                   seed:int=0) -> dict:
+    "`paired_comparison` of result A minus result B, on the test utterances they share."
+    both = a['predictions'].merge(b['predictions'], on=['path', 'fold', 'label'], suffixes=('', '_b'))
+    return paired_comparison(both.label, both.pred, both.pred_b, both.fold, seed=seed)
 
 # %% ../nbs/00f_run_record.ipynb #81492c70
 class Run:
