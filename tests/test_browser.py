@@ -80,6 +80,11 @@ def jupyterlab(tmp_path):
 def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
     url, token, root = jupyterlab
     page = _page(browser)
+    dialogs = []  # a dialog JupyterLab shows (a kernel to choose, a slow server) is answered as a person would: its default button
+    def answer(dialog):
+        dialogs.append(dialog.inner_text()); print('JupyterLab dialog:', dialogs[-1].replace('\n', ' | '))
+        dialog.locator('.jp-Dialog-button.jp-mod-accept').first.click()
+    page.add_locator_handler(page.locator('.jp-Dialog'), answer)
     page.goto(f'{url}/lab/tree/00c_metrics.ipynb?token={token}')
     page.wait_for_selector('.jp-Notebook .jp-CodeCell', timeout=90_000)
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)  # the kernel is up
@@ -90,7 +95,7 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]:not(.lm-mod-disabled)').click(timeout=30_000)
         try: page.wait_for_function(started, timeout=20_000); break
         except Exception: page.keyboard.press('Escape')
-    else: page.screenshot(path=str(tmp_path/'not-started.png')); pytest.fail('Run All Cells did not start the notebook')
+    else: page.screenshot(path=str(tmp_path/'not-started.png')); pytest.fail(f'Run All Cells did not start the notebook; dialogs: {dialogs}')
     # run all has ended when the last cell has a number or a cell failed (then the rest keep an empty prompt), and the kernel is idle
     page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
                                       const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
