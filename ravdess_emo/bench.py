@@ -23,8 +23,8 @@ from .models import make_model
 
 # %% auto #0
 __all__ = ['FEATURES', 'SUITE_CHANGE', 'STAGES', 'peak_rss', 'measure', 'bench_features', 'epoch_in_child', 'bench_training',
-           'bench_transcription', 'bench_encoder', 'bench_experiments', 'bench_cli', 'run_bench', 'format_bench',
-           'machine_line', 'costs_page']
+           'bench_transcription', 'bench_encoder', 'bench_experiments', 'bench_cli', 'bench_manifest', 'run_bench',
+           'format_bench', 'machine_line', 'costs_page']
 
 # %% ../nbs/09_bench.ipynb #8d1d43b2
 @contextmanager
@@ -234,8 +234,23 @@ def bench_cli(data:Path, repeats:int=3) -> list[dict]:
                             status='ok' if codes == {0} else f"exit {sorted(codes)}"))
     return out
 
+# %% ../nbs/09_bench.ipynb #63746584
+def bench_manifest(corpus_files:pd.DataFrame, repeats:int=3, n_rows:int=10_000) -> list[dict]:
+    "Reading a manifest of `n_rows` rows (the corpus's files over and over): the table and its row checks, which read no audio, then the audio check per file."
+    from ravdess_emo.data import Corpus
+    from ravdess_emo.manifest import check_audio, check_rows, manifest_table, read_table
+    from ravdess_emo.corpora import corpus_kind
+    with tempfile.TemporaryDirectory(prefix='bench-manifest-') as tmp:
+        table = manifest_table(Corpus(Path(tmp), corpus_files, corpus_kind(corpus_files.corpus.iloc[0])), tmp)
+        big = pd.concat([table]*(n_rows // len(table) + 1), ignore_index=True).iloc[:n_rows]
+        big.to_csv(Path(tmp)/'big.csv', index=False)
+        rows = measure(f'manifest.read+check-rows.{n_rows}-rows', 's', lambda: check_rows(read_table(Path(tmp)/'big.csv'), Path(tmp)), repeats)
+        usable, _ = check_rows(read_table(Path(tmp)/'big.csv'), Path(tmp))
+        audio = measure('manifest.check-audio', 's/file', lambda: len(check_audio(usable.iloc[:200])[0]) or 1, repeats)
+    return [rows, audio]
+
 # %% ../nbs/09_bench.ipynb #307d41fd
-STAGES = ['features', 'training', 'transcription', 'encoder', 'experiments', 'cli']
+STAGES = ['features', 'training', 'transcription', 'encoder', 'experiments', 'cli', 'manifest']
 
 def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('features', 'training', 'transcription', 'encoder'),
               repeats:int=3, png_files:int=100, n_clips:int=32, n_train:int=960, workers:int|None=None,
@@ -255,6 +270,7 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
     if 'encoder' in stages: figures += bench_encoder(paths, max(1, repeats - 1), n_clips)
     if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets, change)
     if 'cli' in stages: figures += bench_cli(data, repeats)
+    if 'manifest' in stages: figures += bench_manifest(files, repeats)
     rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures,
                created=datetime.date.today().isoformat(), page=str(out) if out and Path(out).suffix == '.md' else None)
     if out and Path(out).suffix == '.md':

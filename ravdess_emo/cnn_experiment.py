@@ -15,7 +15,7 @@ from .metrics import format_summary, plot_confusion
 from .models import make_model
 from .predict import save_model, train_final_model
 from .run_record import Run, fold_table, plot_histories, protocol_comparison
-from .splits import PROTOCOLS, make_folds, resolve_protocol, select_folds
+from .splits import make_folds, protocol_description, resolve_protocol, select_folds
 
 # %% auto #0
 __all__ = ['CNN_FEATURES', 'start_run', 'feature_settings', 'input_label', 'cnn_inputs', 'plot_examples', 'cnn_recipe',
@@ -50,10 +50,10 @@ def cnn_inputs(run:Run, feature:str) -> tuple[Corpus, str, np.ndarray, dict]:
     "The run's corpus, its protocol for that corpus, every file's input, and the features' record."
     p = run.params
     with run.stage('scan'):
-        corpus = scan_corpus(p['data'] or demo_corpus(p['demo_actors']))
+        corpus = scan_corpus(p['data'] or demo_corpus(p['demo_actors']), columns=p.get('columns'))
     protocol = resolve_protocol(p['protocol'], corpus.kind)
     print(f"Corpus: {corpus.name} ({corpus.kind.title}{', synthetic speech' if corpus.synthetic else ''}); {len(corpus.classes)} classes\n"
-          f"Protocol: {protocol}: {PROTOCOLS[protocol]}")
+          f"Protocol: {protocol}: {protocol_description(protocol, corpus.kind)}")
     extractor, settings = feature_settings(feature, p['input'], p['seconds'])
     with run.stage('features'):
         X = extract(corpus.files.path, extractor, settings, workers=p['workers'])

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from .corpora import CorpusError
-from .splits import PROTOCOLS
+from .splits import PROTOCOLS, is_protocol
 from .storage import project_dir, write_atomic
 from .demo import resolve_corpus
 
@@ -130,7 +130,7 @@ def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
     "Refuse (CorpusError) a corpus folder that is missing or unusable, or too small for a protocol asked for (each fold needs test, validation and training actors)."
     from ravdess_emo.data import scan_corpus
     from ravdess_emo.splits import make_folds, select_folds
-    files = scan_corpus(corpus, progress=False).files
+    files = scan_corpus(corpus, progress=False, columns=next((p['columns'] for p in plan.values() if p.get('columns')), None)).files
     if not len(files): raise CorpusError(f"{corpus}: no usable audio files (see: ravdess-emo check {corpus})")
     for (e, p), params in plan.items():
         if not p: continue
@@ -147,7 +147,7 @@ def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list
     if 'protocol' not in notebook_parameters(experiment): return [None]
     chosen = protocols or config.get(experiment, {}).get('protocol') or config.get('protocol') or 'si'
     chosen = [chosen] if isinstance(chosen, str) else list(chosen)
-    if bad := [p for p in chosen if p not in PROTOCOLS]: raise ValueError(f"unknown protocol(s) {bad}; one of {', '.join(PROTOCOLS)}")
+    if bad := [p for p in chosen if not is_protocol(p)]: raise ValueError(f"unknown protocol(s) {bad}; one of {', '.join(PROTOCOLS)}, or siK")
     return chosen
 
 # %% ../nbs/07_config.ipynb #ef79c4e9

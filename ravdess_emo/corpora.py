@@ -11,8 +11,9 @@ from typing import Callable
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'CLASSES', 'INTENSITIES', 'STATEMENTS', 'MODALITIES', 'VOCAL_CHANNELS', 'N_ACTORS', 'EMODB_EMOTIONS',
-           'EMODB_CLASSES', 'EMODB_SPEAKERS', 'EMODB_TEXTS', 'RAVDESS', 'EMODB', 'CORPORA', 'CorpusError', 'parse_name',
-           'parse_emodb_name', 'CorpusKind', 'corpus_kind', 'detect_kind', 'shared_emotions', 'ravdess_emotion']
+           'EMODB_CLASSES', 'EMODB_SPEAKERS', 'EMODB_TEXTS', 'SHARED_EMOTIONS', 'EMOTION_SYNONYMS', 'RAVDESS', 'EMODB',
+           'CORPORA', 'CorpusError', 'parse_name', 'parse_emodb_name', 'CorpusKind', 'shared_name_of', 'free_name',
+           'register_kind', 'corpus_kind', 'detect_kind', 'shared_emotions', 'shared_name', 'unshared_emotions']
 
 # %% ../nbs/00_corpora.ipynb #14d225fa
 class CorpusError(ValueError):
@@ -89,12 +90,37 @@ class CorpusKind:
     parse: Callable  # path -> metadata dict, or a CorpusError naming the file
     si_protocol: str  # name of its speaker-independent protocol
     si_test_actors: list  # test actors of each speaker-independent fold
-    to_ravdess: dict = field(default_factory=dict)  # emotion -> RAVDESS emotion, where one exists
+    to_shared: dict = field(default_factory=dict)  # emotion -> its name in SHARED_EMOTIONS, where it has one
     language: str = 'en'  # language of the speech (for transcription)
     skip: Callable = lambda meta: None  # metadata -> why a parsed file is not used (e.g. song), or None
+    speakers: dict = field(default_factory=dict)  # actor number -> the speaker's name in a manifest (empty: the number is the name)
+    protocols: dict = field(default_factory=dict)  # protocols of its own beyond PROTOCOLS: name -> description
+    source: str = ''  # the manifest it was read from; '' for a corpus recognised by its file names
+    si_val_actors: dict = field(default_factory=dict)  # fold number -> validation actors the corpus names itself (a manifest's split)
 
     @property
     def actors(self) -> list[int]: return sorted(self.sexes)
+    def speaker(self, actor:int) -> str:
+        "The speaker's name: the manifest's, else the actor number (two digits)."
+        return self.speakers.get(actor, f'{actor:02d}')
+
+# %% ../nbs/00_corpora.ipynb #95825184
+SHARED_EMOTIONS = CLASSES + ['boredom', 'contempt', 'excited', 'frustrated', 'other']  # the shared vocabulary, in order
+EMOTION_SYNONYMS = {  # shared name -> the names and abbreviations corpora and their tables use for it (any case)
+    'neutral': ['neutral', 'neu', 'neutre', 'neutro', 'neutralität'], 'calm': ['calm', 'cal', 'calmness'],
+    'happy': ['happy', 'happiness', 'hap', 'joy', 'joie', 'gioia', 'freude', 'happy/joy', 'elation'],
+    'sad': ['sad', 'sadness', 'tristesse', 'tristezza', 'trauer'],
+    'angry': ['angry', 'anger', 'ang', 'colère', 'colere', 'rabbia', 'wut', 'ärger', 'mad', 'hot anger'],
+    'fearful': ['fearful', 'fear', 'fea', 'afraid', 'peur', 'paura', 'angst', 'anxiety', 'anxiety/fear'],
+    'disgust': ['disgust', 'disgusted', 'dis', 'dégoût', 'degout', 'disgusto', 'ekel'],
+    'surprised': ['surprised', 'surprise', 'sur', 'pleasant surprise', 'pleasant_surprise', 'pleasant_surprised', 'ps', 'sorpresa'],
+    'boredom': ['boredom', 'bored', 'bor', 'langeweile', 'noia'], 'contempt': ['contempt', 'con'],
+    'excited': ['excited', 'excitement', 'exc'], 'frustrated': ['frustrated', 'frustration', 'fru'], 'other': ['other', 'oth', 'xxx']}
+_SYNONYM = {w: shared for shared, words in EMOTION_SYNONYMS.items() for w in words}
+
+def shared_name_of(word:str) -> str|None:
+    "The shared name of an emotion word, by EMOTION_SYNONYMS (case and surrounding spaces ignored); None when it has none."
+    return _SYNONYM.get(str(word).strip().lower())
 
 # %% ../nbs/00_corpora.ipynb #900a1881
 def _ravdess_skip(meta:dict) -> str|None:
@@ -109,15 +135,29 @@ RAVDESS = CorpusKind('ravdess', 'RAVDESS speech (Livingstone & Russo 2018)', CLA
 EMODB = CorpusKind('emodb', 'EmoDB (Burkhardt et al. 2005)', EMODB_CLASSES, EMODB_SPEAKERS, parse_emodb_name, 'si5',
                    [(3, 8), (10, 9), (11, 13), (12, 14), (15, 16)],
                    {'anger': 'angry', 'disgust': 'disgust', 'fear': 'fearful', 'happiness': 'happy', 'sadness': 'sad',
-                    'neutral': 'neutral'}, 'de')
+                    'neutral': 'neutral', 'boredom': 'boredom'}, 'de')
 CORPORA = {k.name: k for k in (RAVDESS, EMODB)}
 
 # %% ../nbs/00_corpora.ipynb #f6edb744
+_READ = {}  # kinds of the corpora read from tables in this process (00_manifest), by name
+
+def free_name(name:str, source:str) -> str:
+    "`name` for the corpus read from `source`, or, where a built-in corpus or another manifest has it, `name-manifest`, `name-manifest-2`, ..."
+    taken = lambda n: n in CORPORA or (n in _READ and _READ[n].source != source)
+    candidates = [name, f'{name}-manifest', *(f'{name}-manifest-{k}' for k in range(2, 10**6))]
+    return next(n for n in candidates if not taken(n))
+
+def register_kind(kind:CorpusKind) -> CorpusKind:
+    "Make a kind read from a manifest known by its name (to `corpus_kind`); its name must be free (`free_name`)."
+    if free_name(kind.name, kind.source) != kind.name: raise CorpusError(f"{kind.source}: corpus name {kind.name!r} is taken; use free_name")
+    _READ[kind.name] = kind
+    return kind
+
 def corpus_kind(name:str|CorpusKind) -> CorpusKind:
-    "The kind of a corpus by name ('ravdess', 'emodb')."
+    "The kind of a corpus by name ('ravdess', 'emodb', or a manifest's name once read)."
     if isinstance(name, CorpusKind): return name
-    if name not in CORPORA: raise ValueError(f"unknown corpus {name!r}; one of {', '.join(CORPORA)}")
-    return CORPORA[name]
+    if name not in CORPORA and name not in _READ: raise ValueError(f"unknown corpus {name!r}; one of {', '.join([*CORPORA, *_READ])}")
+    return CORPORA.get(name) or _READ[name]
 
 def detect_kind(names:list) -> CorpusKind:
     "The kind whose naming most of these file names follow (RAVDESS when none does)."
@@ -131,11 +171,16 @@ def detect_kind(names:list) -> CorpusKind:
 
 # %% ../nbs/00_corpora.ipynb #2c298691
 def shared_emotions(a:str|CorpusKind, b:str|CorpusKind) -> list[str]:
-    "The emotions two corpora have in common, in RAVDESS's words and label order."
+    "The emotions two corpora have in common, by their shared names, in SHARED_EMOTIONS order."
     a, b = corpus_kind(a), corpus_kind(b)
-    common = set(a.to_ravdess.values()) & set(b.to_ravdess.values())
-    return [c for c in CLASSES if c in common]
+    common = set(a.to_shared.values()) & set(b.to_shared.values())
+    return [c for c in SHARED_EMOTIONS if c in common]
 
-def ravdess_emotion(kind:str|CorpusKind, emotion:str) -> str|None:
-    "The RAVDESS name of a corpus's emotion, or None where RAVDESS has no counterpart."
-    return corpus_kind(kind).to_ravdess.get(emotion)
+def shared_name(kind:str|CorpusKind, emotion:str) -> str|None:
+    "The shared name of a corpus's emotion, or None where it has none."
+    return corpus_kind(kind).to_shared.get(emotion)
+
+def unshared_emotions(a:str|CorpusKind, b:str|CorpusKind) -> dict:
+    "The classes of each corpus that the other lacks (dropped from a cross-corpus test), by corpus name."
+    a, b, common = corpus_kind(a), corpus_kind(b), set(shared_emotions(a, b))
+    return {k.name: [e for e in k.classes if k.to_shared.get(e) not in common] for k in (a, b)}

@@ -29,15 +29,18 @@ class Corpus:
     skipped: dict = field(default_factory=dict)  # path -> why it is not used (not an error)
     problems: list = field(default_factory=list)  # [{'path', 'problem'}]: files that should have been usable
     synthetic: bool = False  # a demo corpus spoken by a synthesizer, not people
+    notes: list = field(default_factory=list)  # what the kit says once about the corpus as a whole (a manifest's mixed rates, kept columns)
+    manifest: str = ''  # the manifest it was read from ('' for a folder)
+    manifest_rows: int = 0  # rows in that manifest
 
     @property
     def classes(self) -> list[str]: return list(self.kind.classes)
     @property
-    def name(self) -> str: return self.kind.name + ('-demo' if self.synthetic else '')
+    def name(self) -> str: return self.kind.name + ('-demo' if self.synthetic and 'demo' not in self.kind.name else '')  # a demo corpus says so in its name
     @property
     def actors(self) -> list[int]: return sorted(int(a) for a in self.files.actor.unique())
     @property
-    def missing_actors(self) -> list[int]: return [a for a in self.kind.actors if a not in self.actors]
+    def missing_actors(self) -> list[int]: return [] if self.manifest else [a for a in self.kind.actors if a not in self.actors]
     def __repr__(self): return (f"Corpus({self.name} at {self.root}: {len(self.files)} speech files, {len(self.actors)} actors, "
                                 f"{len(self.classes)} classes, {len(self.skipped)} skipped, {len(self.problems)} problems)")
 
@@ -91,12 +94,16 @@ def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
     return sorted(paths), problems
 
 # %% ../nbs/00_data.ipynb #329209cd
-def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat folder of WAVs
+def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, one flat folder of WAVs, or a manifest (CSV, TSV, jsonl, json)
                 corpus:str|None=None,  # 'ravdess' or 'emodb'; None: recognised from the file names
                 progress:bool=False,  # show a progress bar
+                columns:str|dict|None=None,  # a manifest's column names: 'path=wav,emotion=emo' (00_manifest)
                ) -> Corpus:
-    "Every usable speech file under `root`, with what was skipped and what is wrong, by path."
+    "Every usable speech file under `root` (or in the manifest `root`), with what was skipped and what is wrong, by path."
     root = Path(root)
+    from ravdess_emo.manifest import is_manifest, read_manifest
+    if is_manifest(root): return read_manifest(root, columns, progress=progress)
+    if columns: raise CorpusError(f"{root}: columns are for a manifest file (CSV, TSV, jsonl, json), not a folder")
     if root.is_file(): raise CorpusError(f"{root}: is a file; give the corpus folder (Actor_XX/ folders or WAV files)")
     if not root.is_dir(): raise CorpusError(f"{root}: no such folder")
     paths, problems = corpus_paths(root)
@@ -111,8 +118,10 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, or one flat fol
 
 # %% ../nbs/00_data.ipynb #03786ec9
 def listing_checksum(corpus:Corpus) -> str:
-    "SHA-256 of the sorted relative paths and sizes of the files used: which data a run saw."
-    lines = sorted(f"{Path(p).relative_to(corpus.root)}\t{Path(p).stat().st_size}" for p in corpus.files.path)
+    "SHA-256 of the sorted relative paths and sizes of the files used (with each one's speaker and emotion, for a manifest): which data a run saw."
+    f = corpus.files
+    labels = [f"\t{s}\t{e}" for s, e in zip(f.speaker, f.emotion)] if corpus.manifest else [''] * len(f)
+    lines = sorted(f"{os.path.relpath(p, corpus.root)}\t{Path(p).stat().st_size}{l}" for p, l in zip(f.path, labels))
     return hashlib.sha256('\n'.join(lines).encode()).hexdigest()
 
 def _counts(s:pd.Series) -> dict: return {str(k): int(v) for k, v in s.value_counts().sort_index().items()}
@@ -122,6 +131,11 @@ def check_corpus(corpus:Corpus) -> dict:
     f = corpus.files
     usable = len(f) > 0 and f.label.nunique() >= 2
     return dict(root=str(corpus.root), corpus=corpus.name, title=corpus.kind.title, synthetic=corpus.synthetic,
+                **({'manifest': corpus.manifest, 'manifest_rows': corpus.manifest_rows, 'classes': corpus.classes,
+                    'speakers': {int(a): corpus.kind.speaker(a) for a in corpus.actors},
+                    'folds': {'protocol': corpus.kind.si_protocol, 'description': corpus.kind.protocols.get(corpus.kind.si_protocol, ''),
+                              'test_speakers': [[corpus.kind.speaker(a) for a in g] for g in corpus.kind.si_test_actors]}} if corpus.manifest else {}),
+                notes=corpus.notes,
                 usable=bool(usable), n_files=len(f), actors=corpus.actors, missing_actors=corpus.missing_actors,
                 by_actor=_counts(f.actor), by_sex=_counts(f.sex),
                 by_emotion={e: int((f.emotion == e).sum()) for e in corpus.classes if (f.emotion == e).any()},
@@ -137,24 +151,31 @@ def check_corpus(corpus:Corpus) -> dict:
 def format_check(report:dict) -> str:
     "The check report as text a person reads."
     kind = f"{report['title']}{', a synthetic demo corpus' if report['synthetic'] else ''}"
-    out = [f"Corpus at {report['root']} ({kind}): {report['n_files']} speech files from {len(report['actors'])} actors"]
+    where = f"Manifest {report['manifest']} ({report['manifest_rows']} rows)" if report.get('manifest') else f"Corpus at {report['root']}"
+    out = [f"{where} ({kind}): {report['n_files']} speech files from {len(report['actors'])} {'speakers' if report.get('manifest') else 'actors'}"]
+    name = lambda a: report.get('speakers', {}).get(a, f'{a:02d}')
     if report['n_files']:
         s = report['seconds']
-        out += [f"  actors: {', '.join(f'{a:02d}' for a in report['actors'])}  ({', '.join(f'{k} {v}' for k, v in report['by_sex'].items())} files)",
+        out += [f"  {'speakers' if report.get('manifest') else 'actors'}: {', '.join(name(a) for a in report['actors'])}  ({', '.join(f'{k} {v}' for k, v in report['by_sex'].items())} files)",
                 f"  emotions ({len(report['by_emotion'])}): {', '.join(f'{k} {v}' for k, v in report['by_emotion'].items())}",
-                f"  texts ({len(report['by_text'])}): {report['by_text']}",
+                f"  texts ({len(report['by_text'])}): {dict(list(report['by_text'].items())[:10])}{' ...' if len(report['by_text']) > 10 else ''}" if set(report['by_text']) != {''} else "  texts: none given",
                 *([f"  intensity: {report['by_intensity']}"] if 'by_intensity' in report else []),
                 f"  sample rates: {report['sample_rates']}  channels: {report['channels']}",
                 f"  duration: {s['min']:.2f} to {s['max']:.2f} s (median {s['median']:.2f}, total {s['total']/60:.1f} min)"]
     if report['missing_actors'] and report['n_files']:
         out.append(f"  missing actors (a partial corpus): {', '.join(f'{a:02d}' for a in report['missing_actors'])}")
-    out += [f"  stereo (downmixed to mono when loaded): {p}" for p in report['stereo']]
+    if (folds := report.get('folds')) and report['n_files']:
+        out.append(f"  folds ({folds['protocol']}): {folds['description']}; test speakers " + ' | '.join(', '.join(g) for g in folds['test_speakers']))
+    out += [f"  note: {n}" for n in report.get('notes', [])]
+    stereo = report['stereo']
+    out += [f"  stereo (downmixed to mono when loaded): {p}" for p in stereo[:20]] + ([f"  ... and {len(stereo) - 20} more stereo files"] if len(stereo) > 20 else [])
     if report['skipped']: out.append(f"Skipped {len(report['skipped'])} files that are not speech of this corpus:")
     out += [f"  {p}: {why}" for p, why in report['skipped'].items()]
     if report['problems']: out.append(f"Problems ({len(report['problems'])} files left out):")
     out += [f"  {p['problem']}" for p in report['problems']]
     if not report['usable']:
-        out.append("Not usable: no speech files of two or more emotions were found (RAVDESS or EmoDB names). Point at a "
+        if report.get('manifest'): out.append("Not usable: the manifest has no usable rows of two or more emotions (see the problems above).")
+        else: out.append("Not usable: no speech files of two or more emotions were found (RAVDESS or EmoDB names). Point at a "
                    "folder holding Actor_01 ... Actor_24 (or the WAVs themselves), run `ravdess-emo download`, or make a "
                    "demo corpus with `ravdess-emo demo-data DIR`.")
     return '\n'.join(out)

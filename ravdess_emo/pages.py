@@ -94,7 +94,7 @@ def index_html(table:pd.DataFrame, reports:Path,
     if (Path(reports)/'summary.png').exists(): parts.append("<img src='summary.png' alt='UA of the newest run of each experiment, corpus and protocol' style='max-width:60em'>")
     corpus = table.corpus.fillna('').astype(str)
     for (name, protocol), group in table.assign(corpus=corpus).groupby(['corpus', table.protocol.fillna('')], sort=False):
-        title = PROTOCOLS.get(protocol, protocol or 'corpus checks')
+        title = next((d for d in group.get('protocol_description', pd.Series(dtype=str)) if isinstance(d, str) and d), PROTOCOLS.get(protocol, protocol or 'corpus checks'))
         parts.append(f"<h2>{esc(name or 'no corpus')} · {esc(protocol or '-')}</h2><p>{esc(title)}</p>")
         parts.append("<table class='runs'><thead><tr>" + ''.join(f'<th>{h}</th>' for h in
                      ['experiment', 'input', 'model', 'epochs', 'folds', 'seed', 'UA', 'WA', 'macro-F1', 'confusion', 'report or source',

@@ -15,8 +15,8 @@ from .console import format_metric
 from .data import Corpus, listing_checksum
 from .learner import bf16_native, reproducibility, set_threads
 from .metrics import SCALARS, bootstrap_ci, paired_comparison
-from .splits import PROTOCOLS
-from .storage import project_dir, write_json
+from .splits import PROTOCOLS, is_protocol, protocol_description
+from .storage import project_dir, write_atomic, write_json
 
 # %% auto #0
 __all__ = ['git_state', 'environment', 'add_confidence', 'paired_results', 'Run', 'plot_histories', 'fold_table', 'latest_runs',
@@ -91,6 +91,14 @@ class Run:
         fig.savefig(path, dpi=110, bbox_inches='tight')
         return path
 
+    @staticmethod
+    def _fold_speakers(corpus:Corpus, folds:list[dict]) -> list[dict]:
+        "Who is where in each fold run: one record per fold and speaker (test, validation or training) with its files; `folds.csv`."
+        n = corpus.files.actor.value_counts()
+        role = lambda f, a: 'test' if a in f['test_actors'] else 'validation' if a in f.get('val_actors', []) else 'training'
+        return [dict(fold=f['name'], role=role(f, a), speaker=corpus.kind.speaker(a), actor=int(a), gender=corpus.kind.sexes.get(a, 'unknown'), files=int(n[a]))
+                for f in folds for a in corpus.actors]
+
     def finish(self, corpus:Corpus, protocol:str, cv:dict,
                input:str='',  # what the model sees, e.g. 'log-mel arrays 128x94'
                model:str='',  # what is trained, e.g. 'EmoCNN'
@@ -98,7 +106,8 @@ class Run:
         "Write `metrics.json` (and `predictions.csv`) with the summary's bootstrap CIs, and return the record."
         if 'predictions' in cv: add_confidence(cv['summary'], cv['predictions'], seed=self.params.get('seed') or 0)
         folds = cv['folds']
-        record = dict(experiment=self.experiment, protocol=protocol, protocol_description=PROTOCOLS.get(protocol, protocol),
+        described = protocol_description(protocol, corpus.kind) if is_protocol(protocol) else PROTOCOLS.get(protocol, protocol)
+        record = dict(experiment=self.experiment, protocol=protocol, protocol_description=described,
                       input=input, model=model, epochs=extra.pop('epochs', self.params.get('epochs')),
                       folds_run=f"{len(folds)}/{max([f.get('of', 1) for f in folds] or [0])}",
                       params=self.params, seed=self.params.get('seed'), fold_seeds={f['name']: f.get('seed') for f in folds},
@@ -106,11 +115,13 @@ class Run:
                       created=datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
                       corpus=dict(name=corpus.name, title=corpus.kind.title, synthetic=corpus.synthetic, root=str(corpus.root),
                                   n_files=len(corpus.files), actors=corpus.actors, classes=corpus.classes,
-                                  listing_sha256=listing_checksum(corpus)),
+                                  listing_sha256=listing_checksum(corpus), **({'manifest': corpus.manifest} if corpus.manifest else {})),
+                      fold_speakers=self._fold_speakers(corpus, folds) if protocol != 'xcorpus' else None,
                       folds=[{k: v for k, v in f.items()} for f in cv['folds']], summary=cv['summary'],
                       git=git_state(), **environment(), **extra,
                       timings=dict(self.timings, total=time.time() - self.started))
         if 'predictions' in cv: cv['predictions'].to_csv(self.dir/'predictions.csv', index=False)
+        if record['fold_speakers']: write_atomic(self.dir/'folds.csv', lambda p: pd.DataFrame(record['fold_speakers']).to_csv(p, index=False))
         write_json(self.dir/'metrics.json', record)
         return record
 

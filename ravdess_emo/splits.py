@@ -4,21 +4,26 @@
 
 # %% ../nbs/00_splits.ipynb #6385b06d
 from __future__ import annotations
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .corpora import CorpusKind, corpus_kind, RAVDESS, EMODB
+from .corpora import CorpusError, CorpusKind, corpus_kind, RAVDESS, EMODB
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'Fold', 'resolve_protocol', 'speaker_folds', 'random70_folds', 'make_folds', 'select_folds']
+__all__ = ['PROTOCOLS', 'FOLD_SEED', 'Fold', 'is_protocol', 'resolve_protocol', 'protocol_description', 'speaker_folds',
+           'generated_test_groups', 'random70_folds', 'make_folds', 'select_folds']
 
 # %% ../nbs/00_splits.ipynb #c594d33d
 PROTOCOLS = {'si': "speaker-independent: the corpus's own folds (RAVDESS: si6, EmoDB: si5)",
              'si6': 'speaker-independent, EmoBox 6 folds of 4 test actors (RAVDESS)',
              'si5': 'speaker-independent, 5 folds of 2 test actors, one male and one female (EmoDB)',
+             'split': "speaker-independent, the manifest's own train/test split (its split column)",
+             'loso': 'speaker-independent, leave one speaker out: each speaker tested alone (for small corpora)',
              'random70': "random 70/30 split of files (the seed's; speakers leak between train and test)"}
+FOLD_SEED = 0  # draws generated folds: fixed, so that a rerun, another training seed and a reviewer get the same folds
 
 @dataclass
 class Fold:
@@ -38,26 +43,39 @@ class Fold:
         return int(self.name[4:]) if self.name.startswith('fold') else 1
 
 # %% ../nbs/00_splits.ipynb #761a28a5
+def is_protocol(name:str) -> bool:
+    "Whether `name` names a protocol: one of PROTOCOLS, or `siK` (K speaker-independent folds)."
+    return name in PROTOCOLS or bool(re.fullmatch(r'si[1-9][0-9]*', str(name)))
+
 def resolve_protocol(protocol:str, kind:str|CorpusKind) -> str:
-    "The concrete protocol for a corpus: `si` becomes the corpus's own; a protocol of another corpus is an error."
+    "The concrete protocol for a corpus: `si` becomes the corpus's own; `siK` other than its own is generated for a manifest, an error elsewhere."
     kind = corpus_kind(kind)
-    if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    if not is_protocol(protocol): raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)} or siK (K generated folds, for a manifest)")
     if protocol == 'si': return kind.si_protocol
-    if protocol.startswith('si') and protocol != kind.si_protocol:
+    if protocol == 'split' and kind.si_protocol != 'split': raise ValueError(f"protocol 'split' needs a manifest with a split column; {kind.name} has none")
+    if protocol.startswith('si') and protocol != kind.si_protocol and not kind.source:
         raise ValueError(f"protocol {protocol!r} is not defined for {kind.name}; its speaker-independent protocol is "
                          f"{kind.si_protocol!r} (or say 'si')")
     return protocol
 
+def protocol_description(protocol:str, kind:str|CorpusKind) -> str:
+    "What a concrete protocol is, on this corpus, in words."
+    kind = corpus_kind(kind)
+    if protocol in kind.protocols: return kind.protocols[protocol]
+    if protocol in PROTOCOLS and not (kind.source and protocol.startswith('si')): return PROTOCOLS[protocol]
+    return f"speaker-independent, {protocol[2:]} folds generated from the speakers (balanced by gender, seed {FOLD_SEED})"
+
 # %% ../nbs/00_splits.ipynb #e5e3ecaf
 def _pick_val_actors(sexes:dict,  # actor -> sex, for the candidate actors
                      n:int, rng:np.random.Generator) -> list[int]:
-    "`n` validation actors, alternating male and female, never all of them."
+    "`n` validation actors, alternating male, female (and unknown gender), never all of them."
     actors = sorted(sexes)
     n = min(n, len(actors)-1)
-    males, females = [list(rng.permutation([a for a in actors if sexes[a] == s])) for s in ('male', 'female')]
+    groups = [list(rng.permutation([a for a in actors if sexes[a] == s])) for s in ('male', 'female')]
+    if unknown := [a for a in actors if sexes[a] not in ('male', 'female')]: groups.append(list(rng.permutation(unknown)))
     picked = []
     while len(picked) < n:
-        for group in (males, females):
+        for group in groups:
             if group and len(picked) < n: picked.append(int(group.pop()))
     return sorted(picked)
 
@@ -65,6 +83,7 @@ def speaker_folds(files:pd.DataFrame,  # a corpus table (needs `actor` and `sex`
                   test_groups:list,  # test actors of each fold
                   n_val_actors:int=2,  # training actors held out for model selection
                   seed:int=0,  # draws the validation actors
+                  val_groups:dict|None=None,  # fold number -> validation actors named by the corpus (else drawn)
                  ) -> list[Fold]:
     "Speaker-independent folds: each group of actors tested in turn, validation actors carved from the rest."
     sexes = dict(zip(files.actor.astype(int), files.sex))
@@ -73,12 +92,24 @@ def speaker_folds(files:pd.DataFrame,  # a corpus table (needs `actor` and `sex`
         missing = [a for a in test_actors if a not in present]
         if len(missing) == len(test_actors): continue
         train_actors = sorted(present - set(test_actors))
-        val_actors = _pick_val_actors({a: sexes[a] for a in train_actors}, n_val_actors, np.random.default_rng(seed + k))
+        val_actors = (sorted(a for a in val_groups[k] if a in present) if (val_groups or {}).get(k) else
+                      _pick_val_actors({a: sexes[a] for a in train_actors}, n_val_actors, np.random.default_rng(seed + k)))
         idx = lambda actors: np.flatnonzero(files.actor.isin(actors).to_numpy())
         note = f"test actors missing from the corpus: {missing}" if missing else ''
         folds.append(Fold(f'fold{k}', idx(set(train_actors) - set(val_actors)), idx(val_actors),
                           idx(test_actors), [a for a in test_actors if a in present], val_actors, note, len(test_groups)))
     return folds
+
+def generated_test_groups(sexes:dict,  # actor -> 'male' | 'female' | anything else (unknown)
+                          k:int,  # number of folds
+                          seed:int=FOLD_SEED) -> list[tuple]:
+    "`k` groups of test actors covering every actor once: men, women and the rest each shuffled, then dealt to the folds in turn."
+    if not 2 <= k <= len(sexes): raise CorpusError(f"{k} folds need at least 2 folds and a speaker per fold; this corpus has {len(sexes)} speakers")
+    rng, order = np.random.default_rng(seed), []
+    for group in ('male', 'female', None):
+        members = sorted(a for a, s in sexes.items() if (s == group if group else s not in ('male', 'female')))
+        order += [int(a) for a in rng.permutation(members)] if members else []
+    return [tuple(sorted(order[i::k])) for i in range(k)]
 
 # %% ../nbs/00_splits.ipynb #ccad2bc6
 def random70_folds(files:pd.DataFrame,  # a corpus table
@@ -96,7 +127,7 @@ def random70_folds(files:pd.DataFrame,  # a corpus table
                  'speakers appear in both training and test')]
 
 def make_folds(files:pd.DataFrame,  # a corpus table
-               protocol:str='si',  # a key of PROTOCOLS
+               protocol:str='si',  # a key of PROTOCOLS, or siK
                seed:int=0, n_val_actors:int=2,
                val_size:float=0.1,  # random70: fraction of the training files held out for selection (0: none)
                corpus:str|CorpusKind|None=None,  # None: the table's `corpus` column (RAVDESS when it has none)
@@ -105,7 +136,10 @@ def make_folds(files:pd.DataFrame,  # a corpus table
     kind = corpus_kind(corpus or (files.corpus.iloc[0] if 'corpus' in files and len(files) else 'ravdess'))
     protocol = resolve_protocol(protocol, kind)
     if protocol == 'random70': return random70_folds(files, seed, val_size=val_size)
-    return speaker_folds(files, kind.si_test_actors, n_val_actors, seed)
+    sexes = dict(zip(files.actor.astype(int), files.sex))
+    groups = (kind.si_test_actors if protocol == kind.si_protocol else [(a,) for a in sorted(sexes)] if protocol == 'loso'
+              else generated_test_groups(sexes, int(protocol[2:])))
+    return speaker_folds(files, groups, n_val_actors, seed, kind.si_val_actors if protocol == kind.si_protocol else None)
 
 # %% ../nbs/00_splits.ipynb #b5afc4fe
 def select_folds(folds:list[Fold], numbers:list[int]|None=None) -> list[Fold]:

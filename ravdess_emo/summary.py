@@ -39,7 +39,7 @@ def _row(run_dir:Path) -> dict|None:
     info, m = read_json(run_dir/'run.json'), read_json(run_dir/'metrics.json')
     if not info and not m: return None
     corpus, params, summary = m.get('corpus', {}), m.get('params') or info.get('params', {}), m.get('summary', {})
-    row = dict(experiment=run_dir.parent.name, protocol=m.get('protocol') or params.get('protocol') or '',
+    row = dict(experiment=run_dir.parent.name, protocol=m.get('protocol') or params.get('protocol') or '', protocol_description=m.get('protocol_description') or '',
                corpus=corpus.get('name', ''), corpus_sha=(corpus.get('listing_sha256') or '')[:8], n_files=corpus.get('n_files'),
                synthetic=corpus.get('synthetic'), n_classes=len(corpus.get('classes', [])) or None,
                input=m.get('input') or '', model=m.get('model') or params.get('model') or m.get('label', ''),
@@ -79,8 +79,9 @@ def summary_markdown(table:pd.DataFrame) -> str:
              'resampled within folds; percent. Corpus: name, short checksum of its file listing, number of files. `ravdess-demo` is the synthetic '
              'eSpeak demo corpus: its numbers say nothing about human speech. Folds: run / the protocol\'s. Seed: the run\'s (fold k uses seed + k - 1). '
              'Config: the runner\'s config files (`notebook defaults`: run outside the runner, demo-sized). Published rows quote their source.']
-    for protocol, group in table.groupby(table.protocol.fillna(''), sort=False):
-        title = f"{protocol}: {PROTOCOLS[protocol]}" if protocol in PROTOCOLS else (protocol or 'corpus checks (no protocol)')
+    described = [d if isinstance(d, str) and d else PROTOCOLS.get(p, '') for p, d in zip(table.protocol.fillna(''), table.get('protocol_description', [''] * len(table)))]
+    for (protocol, description), group in table.groupby([table.protocol.fillna(''), described], sort=False):  # a manifest's generated si5 is not EmoDB's si5
+        title = f"{protocol}: {description}" if description else (protocol or 'corpus checks (no protocol)')
         lines += ['', f'## {title}', '',
                   '| experiment | corpus | input | model | epochs | folds | seed | UA | WA | macro-F1 | MCC | config | wall s | run or source | status | notes |',
                   '|' + '---|'*16]

@@ -77,30 +77,48 @@ def jupyterlab(tmp_path):
         except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
 
 
+IDLE = "() => !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')"
+STATE = """() => ({prompts: [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim()).join(' '),
+               kernel: (document.querySelector('.jp-Notebook-ExecutionIndicator') || {dataset: {}}).dataset.status,
+               last: ([...document.querySelectorAll('.jp-OutputArea-output')].pop() || {innerText: ''}).innerText.slice(-300)})"""
+
+
 def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
     url, token, root = jupyterlab
     page = _page(browser)
-    dialogs = []  # a dialog JupyterLab shows (a kernel to choose, a slow server) is answered as a person would: its default button
+    dialogs = []  # a dialog JupyterLab shows (a kernel to choose, a slow server, a restarted kernel) is answered as a person would: its default button
     def answer(dialog):
-        dialogs.append(dialog.inner_text()); print('JupyterLab dialog:', dialogs[-1].replace('\n', ' | '))
-        dialog.locator('.jp-Dialog-button.jp-mod-accept').first.click()
-    page.add_locator_handler(page.locator('.jp-Dialog'), answer)
+        try:
+            dialogs.append(dialog.inner_text(timeout=5_000)); print('JupyterLab dialog:', dialogs[-1].replace('\n', ' | '))
+            dialog.locator('.jp-Dialog-button.jp-mod-accept').first.click(timeout=10_000)
+        except Exception as e: print('a dialog closed before it was answered:', e)
+    page.add_locator_handler(page.locator('.jp-Dialog'), answer)  # before each action; the waits below answer them too
+    def wait_until(condition, seconds, what):
+        "Poll `condition` (JavaScript) until it holds, answering any dialog meanwhile; fail naming what was on the page."
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if page.locator('.jp-Dialog').count(): answer(page.locator('.jp-Dialog').first)
+            if page.evaluate(condition): return
+            page.wait_for_timeout(500)
+        page.screenshot(path=str(tmp_path/'timeout.png'))
+        state = page.evaluate(STATE)
+        pytest.fail(f'{what} within {seconds} s; prompts {state["prompts"]}, kernel {state["kernel"]}, dialogs {dialogs}, last output {state["last"]!r}')
     page.goto(f'{url}/lab/tree/00c_metrics.ipynb?token={token}')
-    page.wait_for_selector('.jp-Notebook .jp-CodeCell', timeout=90_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)  # the kernel is up
+    wait_until("() => !!document.querySelector('.jp-Notebook .jp-CodeCell')", 90, 'the notebook did not open')
+    wait_until(IDLE, 120, 'the kernel did not start')
     started = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].some(e => /[*\\d]/.test(e.textContent))"
     for attempt in range(3):  # Run > Run All Cells, once the notebook has focus and the item is enabled
         page.locator('.jp-Notebook .jp-Cell').first.click()
         page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]:not(.lm-mod-disabled)').click(timeout=30_000)
-        try: page.wait_for_function(started, timeout=20_000); break
-        except Exception: page.keyboard.press('Escape')
-    else: page.screenshot(path=str(tmp_path/'not-started.png')); pytest.fail(f'Run All Cells did not start the notebook; dialogs: {dialogs}')
+        try: wait_until(started, 20, 'Run All Cells did not start the notebook'); break
+        except pytest.fail.Exception:
+            if attempt == 2: raise
+            page.keyboard.press('Escape')
     # run all has ended when the last cell has a number or a cell failed (then the rest keep an empty prompt), and the kernel is idle
-    page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
-                                      const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
-                                      return idle && p.length > 0 && !p.some(t => t.includes('*')) && (/\\d/.test(p[p.length - 1]) || document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')); }""",
-                           timeout=180_000, polling=500)
+    wait_until(f"""() => {{ const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
+                          return ({IDLE})() && p.length > 0 && !p.some(t => t.includes('*')) && (/\\d/.test(p[p.length - 1]) || !!document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')); }}""",
+               300, 'Run All Cells did not end')
     page.keyboard.press('Control+s')  # saved when the server has the file: the tab is no longer marked dirty
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000, polling=200)
     saved = json.loads((root/'00c_metrics.ipynb').read_text())
