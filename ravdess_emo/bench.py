@@ -237,7 +237,7 @@ def bench_cli(data:Path, repeats:int=3) -> list[dict]:
 # %% ../nbs/09_bench.ipynb #63746584
 def bench_manifest(corpus_files:pd.DataFrame, repeats:int=3, n_rows:int=10_000) -> list[dict]:
     "Reading a manifest of `n_rows` rows (the corpus's files over and over): the table and its row checks, which read no audio, then the audio check per file."
-    from ravdess_emo.data import Corpus
+    from ravdess_emo.corpus_table import Corpus
     from ravdess_emo.manifest import check_audio, check_rows, manifest_table, read_table
     from ravdess_emo.corpora import corpus_kind
     with tempfile.TemporaryDirectory(prefix='bench-manifest-') as tmp:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 from .config import notebook_parameters
-from .data import Corpus, scan_corpus
+from .corpus_table import Corpus
+from .data import scan_corpus
 from .demo import demo_corpus
 from .features import extract
 from .learner import TrainConfig, cross_validate, set_seed

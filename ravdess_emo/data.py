@@ -5,50 +5,20 @@
 # %% ../nbs/00_data.ipynb #f3a3b2c1
 from __future__ import annotations
 import errno, hashlib, json, os, re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .console import progress_bar
 from .corpora import CorpusError, CorpusKind, corpus_kind, detect_kind
+from .corpus_table import DEMO_MARKER, Corpus, corpus_table
 from .audio import audio_properties
+from .manifest import is_manifest, read_manifest
 
 # %% auto #0
-__all__ = ['DEMO_MARKER', 'Corpus', 'corpus_paths', 'scan_corpus', 'listing_checksum', 'check_corpus', 'format_check']
-
-# %% ../nbs/00_data.ipynb #427cd62b
-DEMO_MARKER = '.ravdess-emo-demo.json'  # written by the demo synthesizer at the top of a demo corpus
-
-@dataclass
-class Corpus:
-    "The usable speech files of a corpus folder, and everything that was left out, by path."
-    root: Path
-    files: pd.DataFrame  # one row per usable speech file: metadata, sample rate, channels, duration
-    kind: CorpusKind  # which corpus: its classes, actors, folds
-    skipped: dict = field(default_factory=dict)  # path -> why it is not used (not an error)
-    problems: list = field(default_factory=list)  # [{'path', 'problem'}]: files that should have been usable
-    synthetic: bool = False  # a demo corpus spoken by a synthesizer, not people
-    notes: list = field(default_factory=list)  # what the kit says once about the corpus as a whole (a manifest's mixed rates, kept columns)
-    manifest: str = ''  # the manifest it was read from ('' for a folder)
-    manifest_rows: int = 0  # rows in that manifest
-
-    @property
-    def classes(self) -> list[str]: return list(self.kind.classes)
-    @property
-    def name(self) -> str: return self.kind.name + ('-demo' if self.synthetic and 'demo' not in self.kind.name else '')  # a demo corpus says so in its name
-    @property
-    def actors(self) -> list[int]: return sorted(int(a) for a in self.files.actor.unique())
-    @property
-    def missing_actors(self) -> list[int]: return [] if self.manifest else [a for a in self.kind.actors if a not in self.actors]
-    def __repr__(self): return (f"Corpus({self.name} at {self.root}: {len(self.files)} speech files, {len(self.actors)} actors, "
-                                f"{len(self.classes)} classes, {len(self.skipped)} skipped, {len(self.problems)} problems)")
+__all__ = ['corpus_paths', 'scan_corpus', 'listing_checksum', 'check_corpus', 'format_check']
 
 # %% ../nbs/00_data.ipynb #15c5f47f
-_COMMON = ['name', 'corpus', 'emotion', 'label', 'actor', 'sex', 'text_id', 'text']
-
-_AUDIO = ['sr', 'channels', 'seconds', 'subtype', 'peak', 'path']
-
 def _classify(path:Path, kind:CorpusKind, seen:dict) -> tuple[str, str|dict]:
     "('skip', reason), ('problem', message) or ('ok', row) for one file found under the corpus root."
     if path.suffix.lower() != '.wav': return 'skip', 'not a WAV file'
@@ -61,11 +31,6 @@ def _classify(path:Path, kind:CorpusKind, seen:dict) -> tuple[str, str|dict]:
         return 'problem', f"{path}: actor {meta['actor']:02d} by its name, but in folder {path.parent.name}; this file is not used"
     try: return 'ok', {**meta, **audio_properties(path), 'path': str(path)}
     except CorpusError as e: return 'problem', str(e)
-
-def _table(rows:list[dict]) -> pd.DataFrame:
-    "The corpus table: common columns, then the corpus's own, then the audio's; sorted by actor and name."
-    extra = [k for k in (rows[0] if rows else {}) if k not in _COMMON + _AUDIO]
-    return pd.DataFrame(rows, columns=_COMMON + extra + _AUDIO).sort_values(['actor', 'name'], ignore_index=True)
 
 # %% ../nbs/00_data.ipynb #94a81b8f
 def corpus_paths(root:Path) -> tuple[list[Path], list[dict]]:
@@ -101,7 +66,6 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, one flat folder
                ) -> Corpus:
     "Every usable speech file under `root` (or in the manifest `root`), with what was skipped and what is wrong, by path."
     root = Path(root)
-    from ravdess_emo.manifest import is_manifest, read_manifest
     if is_manifest(root): return read_manifest(root, columns, progress=progress)
     if columns: raise CorpusError(f"{root}: columns are for a manifest file (CSV, TSV, jsonl, json), not a folder")
     if root.is_file(): raise CorpusError(f"{root}: is a file; give the corpus folder (Actor_XX/ folders or WAV files)")
@@ -114,7 +78,7 @@ def scan_corpus(root:str|Path,  # a folder of Actor_XX/ folders, one flat folder
         if status == 'ok': rows.append(what)
         elif status == 'skip': skipped[str(p)] = what
         else: problems.append(dict(path=str(p), problem=what))
-    return Corpus(root, _table(rows), kind, skipped, problems, (root/DEMO_MARKER).exists())
+    return Corpus(root, corpus_table(rows), kind, skipped, problems, (root/DEMO_MARKER).exists())
 
 # %% ../nbs/00_data.ipynb #03786ec9
 def listing_checksum(corpus:Corpus) -> str:

@@ -14,7 +14,7 @@ import soundfile as sf
 from .storage import data_dir, write_json
 from .console import progress_bar
 from .corpora import EMOTIONS, CLASSES, INTENSITIES, STATEMENTS, N_ACTORS
-from .data import DEMO_MARKER
+from .corpus_table import DEMO_MARKER
 from .audio import resampled
 
 # %% auto #0

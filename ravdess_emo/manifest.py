@@ -13,14 +13,14 @@ import pandas as pd
 from .audio import audio_properties
 from .console import progress_bar
 from .corpora import CORPORA, SHARED_EMOTIONS, CorpusError, CorpusKind, free_name, register_kind, shared_name_of
-from .data import DEMO_MARKER, Corpus, _table
+from .corpus_table import DEMO_MARKER, Corpus, corpus_table
 from .splits import generated_test_groups
 from .storage import write_atomic
 
 # %% auto #0
-__all__ = ['MANIFEST_SUFFIXES', 'COLUMNS', 'REQUIRED', 'DEFAULT_K', 'is_manifest', 'parse_columns', 'read_table', 'class_order',
-           'speaker_numbers', 'normalise_gender', 'check_rows', 'check_audio', 'manifest_folds', 'read_manifest',
-           'manifest_table', 'write_manifest']
+__all__ = ['MANIFEST_SUFFIXES', 'COLUMNS', 'REQUIRED', 'DEFAULT_K', 'is_manifest', 'parse_columns', 'read_table', 'absolute_path',
+           'manifest_paths', 'class_order', 'speaker_numbers', 'normalise_gender', 'check_rows', 'check_audio',
+           'manifest_folds', 'read_manifest', 'manifest_table', 'write_manifest']
 
 # %% ../nbs/00_manifest.ipynb #0659d4c3
 MANIFEST_SUFFIXES = ('.csv', '.tsv', '.jsonl', '.json')
@@ -85,6 +85,19 @@ def read_table(path:str|Path) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     return df.reset_index(drop=True)
 
+# %% ../nbs/00_manifest.ipynb #ce0259e8
+def absolute_path(path:str, folder:str|Path) -> str:
+    "A manifest's path as an absolute one: relative paths start at the manifest's folder."
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(folder, path))
+
+def manifest_paths(path:str|Path,  # a manifest
+                   columns:str|dict|None=None,  # our column -> theirs, as for read_manifest
+                  ) -> list[str]:
+    "The audio files a manifest names, as absolute paths in row order (empty paths left out; [] when it has no path column)."
+    path = Path(path).resolve()
+    table, column = read_table(path), parse_columns(columns).get('path', 'path')
+    return [absolute_path(p, path.parent) for p in table[column].str.strip() if p] if column in table else []
+
 # %% ../nbs/00_manifest.ipynb #715c622c
 def class_order(emotions, classes:list|None=None) -> list[str]:
     "The label set of a manifest, in label order: `classes` if given, a built-in corpus's order for its exact classes, else the shared vocabulary's, then alphabetical."
@@ -127,7 +140,7 @@ def check_rows(table:pd.DataFrame,  # the manifest's rows, our column names
     for c in REQUIRED:
         problems += [_problem(r, f"empty {c}") for r in t[empty[c] & ~np.any([empty[d] for d in REQUIRED[:REQUIRED.index(c)]], axis=0)].itertuples()]
     t = t[~np.any(list(empty.values()), axis=0)]
-    t = t.assign(path=[p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p)) for p in t.path])
+    t = t.assign(path=[absolute_path(p, folder) for p in t.path])
     first = t.drop_duplicates('path').set_index('path').manifest_line
     dup = t.path.duplicated()
     problems += [_problem(r, f"{r.path}: also on row {first[r.path]} (duplicate path)") for r in t[dup].itertuples()]
@@ -253,7 +266,7 @@ def read_manifest(path:str|Path,  # a CSV, TSV, jsonl or json manifest
     table_rows = rows.assign(name=rows.path.map(os.path.basename), corpus=name, label=rows.emotion.map(order.index), text=text,
                              text_id=rows['text_id'] if 'text_id' in rows else text, row=rows.manifest_line)
     keep = ['name', 'corpus', 'emotion', 'label', 'actor', 'sex', 'text_id', 'text', 'speaker', 'row', *[c for c in extra if c != 'text_id'], 'sr', 'channels', 'seconds', 'subtype', 'peak', 'path']
-    files = _table(table_rows[keep].to_dict('records')) if len(table_rows) else _table([])
+    files = corpus_table(table_rows[keep].to_dict('records')) if len(table_rows) else corpus_table([])
     common = os.path.commonpath(list(files.path)) if len(files) else str(path.parent)
     synthetic = any((Path(p)/DEMO_MARKER).exists() for p in [common, *Path(common).parents][:3])
     return Corpus(path.parent, files, kind, {}, sorted(problems, key=lambda p: p['row']), synthetic, notes=notes, manifest=str(path), manifest_rows=n_rows)

@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 
 from .console import format_metric
-from .data import Corpus, listing_checksum
+from .corpus_table import Corpus
+from .data import listing_checksum
 from .learner import bf16_native, reproducibility, set_threads
 from .metrics import SCALARS, bootstrap_ci, paired_comparison
 from .splits import PROTOCOLS, is_protocol, protocol_description

@@ -79,11 +79,19 @@ class KernelGroupManager(AsyncKernelManager):
         await super().cleanup_resources(restart)
 
 # %% ../nbs/07d_runner.ipynb #743f9374
-def corpus_fingerprint(root:str|Path) -> str:
-    "A digest of a corpus folder's file listing: relative paths, sizes and modification times."
+def corpus_fingerprint(root:str|Path,
+                       columns:str|dict|None=None,  # a manifest's column names (00_manifest)
+                      ) -> str:
+    "A digest of a corpus: a folder's file listing (relative paths, sizes, modification times), or a manifest's bytes and the listing of the files it names."
+    from ravdess_emo.manifest import is_manifest, manifest_paths
     root, h = Path(root), hashlib.sha256()
-    for p in sorted(q for q in root.rglob('*') if q.is_file()):
-        st = p.stat(); h.update(f"{p.relative_to(root)}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    if is_manifest(root) and root.is_file():
+        h.update(root.read_bytes())
+        files = [Path(p) for p in manifest_paths(root, columns)]
+    else: files = sorted(q for q in root.rglob('*') if q.is_file())
+    for p in files:
+        st = p.stat() if p.is_file() else None
+        h.update(f"{p.relative_to(root) if p.is_relative_to(root) else p}\t{st.st_size if st else '-'}\t{st.st_mtime_ns if st else '-'}\n".encode())
     return h.hexdigest()[:16]
 
 def code_fingerprint(experiment:str) -> str:
@@ -93,9 +101,10 @@ def code_fingerprint(experiment:str) -> str:
     return h.hexdigest()[:16]
 
 def run_key(experiment:str, params:dict) -> str:
-    "What makes two runs of an experiment the same: parameters, corpus listing and code."
+    "What makes two runs of an experiment the same: parameters, the listing of each corpus it reads (`data`, and `06`'s `other`) and code."
     spec = dict(experiment=experiment, params={k: v for k, v in params.items() if k != 'out_dir'},
-                corpus=corpus_fingerprint(params['data']) if params.get('data') else None, code=code_fingerprint(experiment))
+                corpus=corpus_fingerprint(params['data'], params.get('columns')) if params.get('data') else None, code=code_fingerprint(experiment),
+                **({'other': corpus_fingerprint(params['other'], params.get('other_columns'))} if params.get('other') else {}))
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 def finished_run(out:Path, experiment:str, key:str) -> Path|None:
