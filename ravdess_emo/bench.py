@@ -216,7 +216,7 @@ def bench_experiments(data:Path, experiments:list|None=None,  # None: the defaul
     return out
 
 # %% ../nbs/09_bench.ipynb #8ba36484
-def bench_cli(data:Path, repeats:int=3) -> list[dict]:
+def bench_cli(data:Path, repeats:int=3, columns:str|None=None) -> list[dict]:
     "How long the console script takes to answer: `--help`, `check` on the corpus, and `predict` on one of its files with a saved EmoCNN, through its ONNX twin and through torch (a fresh process each time, imports and model loading included)."
     from ravdess_emo.models import make_model
     from ravdess_emo.predict import save_model
@@ -224,8 +224,8 @@ def bench_cli(data:Path, repeats:int=3) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix='bench-model-') as tmp:
         model = Path(tmp)/'model.pt'  # untrained: the cost of a prediction does not depend on the weights
         save_model(model, make_model('emo_cnn', (1, 64, 151)), 'emo_cnn', (1, 64, 151), dict(extractor='logmel', settings=dict(seconds=3.0)))
-        one = scan_corpus(data).files.path.iloc[0]
-        for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data)]), ('cli.predict.one-file', ['predict', str(model), one]),
+        one, named = scan_corpus(data, columns=columns).files.path.iloc[0], ['--columns', columns] if columns else []
+        for name, args in [('cli.help', ['--help']), ('cli.check', ['check', str(data), *named]), ('cli.predict.one-file', ['predict', str(model), one]),
                            ('cli.predict.one-file.torch', ['predict', str(model), one, '--torch'])]:
             times, codes = [], set()
             for _ in range(repeats):
@@ -257,19 +257,20 @@ def run_bench(data:str|Path|None=None, out:str|Path|None=None, stages:list=('fea
               config_files:list=(), sets:list=(),  # the suite's configs and --set items ('experiments' stage)
               experiments:list|None=None,  # the suite's experiments; None: the default ones
               change:str=SUITE_CHANGE,  # the suite's third call: one parameter changed
+              columns:str|None=None,  # a manifest's column names (as --columns)
              ) -> dict:
     "Measure the chosen stages on a corpus; print nothing, return the record and write it to `out` (a `.md` path: the costs page, the record beside it as `.json`)."
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f"unknown stage(s) {bad}; one of {', '.join(STAGES)}")
     data = Path(data) if data else resolve_corpus(None)
-    files = scan_corpus(data).files
+    files = scan_corpus(data, columns=columns).files
     paths = files.path.tolist()
     figures = []
     if 'features' in stages: figures += bench_features(paths, repeats, png_files, workers)
     if 'training' in stages: figures += bench_training(paths, files, repeats, n_train)
     if 'transcription' in stages: figures += bench_transcription(paths, max(1, repeats - 1), n_clips)
     if 'encoder' in stages: figures += bench_encoder(paths, max(1, repeats - 1), n_clips)
-    if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, sets, change)
-    if 'cli' in stages: figures += bench_cli(data, repeats)
+    if 'experiments' in stages: figures += bench_experiments(data, experiments, config_files, [*sets, *([f'columns={columns}'] if columns else [])], change)
+    if 'cli' in stages: figures += bench_cli(data, repeats, columns)
     if 'manifest' in stages: figures += bench_manifest(files, repeats)
     rec = dict(corpus=dict(root=str(data), n_files=len(files)), workers=workers or os.cpu_count(), **environment(), figures=figures,
                created=datetime.date.today().isoformat(), page=str(out) if out and Path(out).suffix == '.md' else None)

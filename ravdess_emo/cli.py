@@ -95,7 +95,7 @@ def cmd_bench(a) -> int:
     "Measure the costs users feel; print a table, optionally write JSON."
     from ravdess_emo.bench import format_bench, run_bench
     stages = [s for item in a.stages for s in item.split(',')] if a.stages else ['features', 'training', 'transcription', 'encoder']
-    rec = run_bench(a.data, a.out, stages, a.repeats, a.png_files, a.clips, workers=a.workers)
+    rec = run_bench(a.data, a.out, stages, a.repeats, a.png_files, a.clips, workers=a.workers, columns=a.columns)
     print(format_bench(rec) + (f"\nwritten: {a.out}" if a.out else ''))
     return 0
 
@@ -177,11 +177,12 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument('--torch', action='store_true', help='score with torch even when the model has an ONNX twin (model.onnx)')
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
-    b.add_argument('--data', type=Path, default=None, help='corpus (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
+    b.add_argument('--data', type=Path, default=None, help='corpus folder or manifest (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')
+    b.add_argument('--columns', metavar='OURS=THEIRS,...', help=COLUMNS_HELP)
     b.add_argument('--out', type=Path, default=None,
                    help='write the figures here: FILE.json, or FILE.md for the costs page (docs/costs.md) with FILE.json beside it')
     b.add_argument('--stages', action='append',
-                   help="comma-separated, from features, training, transcription, encoder, experiments (default: all but experiments)")
+                   help="comma-separated, from features, training, transcription, encoder, experiments, cli, manifest (default: the first four)")
     b.add_argument('--repeats', type=int, default=3, help='repetitions per figure (default 3)')
     b.add_argument('--png-files', type=int, default=100, help="files for the seed's slow PNG path (default 100)")
     b.add_argument('--clips', type=int, default=32, help='clips for transcription and encoder figures (default 32)')

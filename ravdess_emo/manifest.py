@@ -20,7 +20,7 @@ from .storage import write_atomic
 # %% auto #0
 __all__ = ['MANIFEST_SUFFIXES', 'COLUMNS', 'REQUIRED', 'DEFAULT_K', 'is_manifest', 'parse_columns', 'read_table', 'absolute_path',
            'manifest_paths', 'class_order', 'speaker_numbers', 'normalise_gender', 'check_rows', 'check_audio',
-           'manifest_folds', 'read_manifest', 'manifest_table', 'write_manifest']
+           'untrainable_classes', 'manifest_folds', 'read_manifest', 'manifest_table', 'write_manifest']
 
 # %% ../nbs/00_manifest.ipynb #0659d4c3
 MANIFEST_SUFFIXES = ('.csv', '.tsv', '.jsonl', '.json')
@@ -176,6 +176,18 @@ def check_audio(rows:pd.DataFrame, progress:bool=False) -> tuple[pd.DataFrame, l
 # %% ../nbs/00_manifest.ipynb #fbc517e1
 def _natural(v:str): return (0, int(v), '') if re.fullmatch(r'[0-9]+', v) else (1, 0, v)
 
+def untrainable_classes(rows:pd.DataFrame,  # the usable rows: `actor` and `emotion`
+                        groups:list,  # test actors of each fold
+                        names:list|None=None,  # the folds' names (default 1, 2, ...)
+                       ) -> list[str]:
+    "A note for each fold whose training part has no clip of some class (all its speakers are tested there): that fold cannot learn it."
+    notes, classes = [], sorted(set(rows.emotion))
+    for k, test in enumerate(groups, 1):
+        if not test: continue
+        if missing := [c for c in classes if c not in set(rows.emotion[~rows.actor.isin(test)])]:
+            notes.append(f"fold {names[k-1] if names else k}: no training clip of {', '.join(missing)}; that fold cannot learn {'it' if len(missing) == 1 else 'them'}")
+    return notes
+
 def manifest_folds(rows:pd.DataFrame,  # the usable rows: `speaker`, `actor`, `emotion`, and `fold` or `split`
                    source:str) -> tuple[str, list, dict, list]:
     "(protocol, test actors of each fold, {fold number: validation actors}, notes) from a manifest's `fold` or `split` column."
@@ -202,13 +214,7 @@ def manifest_folds(rows:pd.DataFrame,  # the usable rows: `speaker`, `actor`, `e
             names = [str(n) for n in range(1, max(int(n) for n in names) + 1)]
         groups, val = [tuple(sorted(actor[part[part == n].index])) for n in names], {}
         protocol = f'si{len(names)}'
-    notes, classes = [], sorted(set(rows.emotion))
-    for k, test in enumerate(groups, 1):
-        if not test: continue
-        training = set(rows.emotion[~rows.actor.isin(test)])
-        if missing := [c for c in classes if c not in training]:
-            notes.append(f"fold {names[k-1]}: no training clip of {', '.join(missing)}; that fold cannot learn {'it' if len(missing) == 1 else 'them'}")
-    return protocol, groups, val, notes
+    return protocol, groups, val, untrainable_classes(rows, groups, names)
 
 # %% ../nbs/00_manifest.ipynb #dddba929
 DEFAULT_K = 5  # folds generated for a manifest without a fold or split column
@@ -251,6 +257,7 @@ def read_manifest(path:str|Path,  # a CSV, TSV, jsonl or json manifest
         sexes = dict(zip(rows.actor, rows.sex))
         k = min(DEFAULT_K, len(sexes)) if len(sexes) >= 2 else 2
         protocol, groups, val = f'si{k}', generated_test_groups(sexes, k) if len(sexes) >= 2 else [], {}
+        notes += untrainable_classes(rows, groups)
         described = f"speaker-independent, {k} folds generated from the speakers (balanced by gender, seed 0)"
     few = rows.groupby('emotion').speaker.nunique().loc[lambda s: s < 2] if len(rows) else pd.Series(dtype=int)
     notes += [f"class {c}: only {n} speaker; a speaker-independent test of it has nobody left to train on" for c, n in few.items()]

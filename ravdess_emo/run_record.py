@@ -16,7 +16,7 @@ from .corpus_table import Corpus
 from .data import listing_checksum
 from .learner import bf16_native, reproducibility, set_threads
 from .metrics import SCALARS, bootstrap_ci, paired_comparison
-from .splits import PROTOCOLS, is_protocol, protocol_description
+from .splits import protocol_description
 from .storage import project_dir, write_atomic, write_json
 
 # %% auto #0
@@ -107,8 +107,7 @@ class Run:
         "Write `metrics.json` (and `predictions.csv`) with the summary's bootstrap CIs, and return the record."
         if 'predictions' in cv: add_confidence(cv['summary'], cv['predictions'], seed=self.params.get('seed') or 0)
         folds = cv['folds']
-        described = protocol_description(protocol, corpus.kind) if is_protocol(protocol) else PROTOCOLS.get(protocol, protocol)
-        record = dict(experiment=self.experiment, protocol=protocol, protocol_description=described,
+        record = dict(experiment=self.experiment, protocol=protocol, protocol_description=protocol_description(protocol, corpus.kind),
                       input=input, model=model, epochs=extra.pop('epochs', self.params.get('epochs')),
                       folds_run=f"{len(folds)}/{max([f.get('of', 1) for f in folds] or [0])}",
                       params=self.params, seed=self.params.get('seed'), fold_seeds={f['name']: f.get('seed') for f in folds},

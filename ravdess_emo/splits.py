@@ -13,8 +13,8 @@ import pandas as pd
 from .corpora import CorpusError, CorpusKind, corpus_kind, RAVDESS, EMODB
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'FOLD_SEED', 'Fold', 'is_protocol', 'resolve_protocol', 'protocol_description', 'speaker_folds',
-           'generated_test_groups', 'random70_folds', 'make_folds', 'select_folds']
+__all__ = ['PROTOCOLS', 'FOLD_SEED', 'XCORPUS', 'Fold', 'is_protocol', 'resolve_protocol', 'protocol_description',
+           'speaker_folds', 'generated_test_groups', 'random70_folds', 'make_folds', 'select_folds']
 
 # %% ../nbs/00_splits.ipynb #c594d33d
 PROTOCOLS = {'si': "speaker-independent: the corpus's own folds (RAVDESS: si6, EmoDB: si5)",
@@ -58,12 +58,16 @@ def resolve_protocol(protocol:str, kind:str|CorpusKind) -> str:
                          f"{kind.si_protocol!r} (or say 'si')")
     return protocol
 
+XCORPUS = "cross-corpus: trained on every speaker of one corpus, tested on every file of another, on the emotions both have (06_cross_corpus)"
+
 def protocol_description(protocol:str, kind:str|CorpusKind) -> str:
     "What a concrete protocol is, on this corpus, in words."
     kind = corpus_kind(kind)
     if protocol in kind.protocols: return kind.protocols[protocol]
+    if protocol == 'xcorpus': return XCORPUS
     if protocol in PROTOCOLS and not (kind.source and protocol.startswith('si')): return PROTOCOLS[protocol]
-    return f"speaker-independent, {protocol[2:]} folds generated from the speakers (balanced by gender, seed {FOLD_SEED})"
+    if re.fullmatch(r'si[1-9][0-9]*', protocol): return f"speaker-independent, {protocol[2:]} folds generated from the speakers (balanced by gender, seed {FOLD_SEED})"
+    return protocol
 
 # %% ../nbs/00_splits.ipynb #e5e3ecaf
 def _pick_val_actors(sexes:dict,  # actor -> sex, for the candidate actors

@@ -26,18 +26,37 @@ def _notes(row:dict, reused:list) -> str:
     notes = ['synthetic corpus' if row.get('synthetic') else '', f"partial: {row['folds']} folds" if total and done != total else '',
              'quick config (demo sizes)' if 'demo' in str(row.get('config', '')).split('+') else '',
              'notebook defaults (quick)' if row.get('config') == 'notebook defaults' else '',
-             f"reused by {len(reused)} later identical call(s)" if reused else '']
+             f"reused by {len(reused)} later identical call(s)" if reused else '',
+             {'transfer': 'cross-corpus', 'within': 'within-corpus reference on the shared emotions'}.get(row.get('transfer'), '')]
     return '; '.join(n for n in notes if n)
 
 def where_failed(error:dict) -> str:
     "Where a run failed, for the console: the cell and the exception's name ('at cell 7: ValueError'), or the name alone when no cell is known (a dead kernel)."
     return f"at cell {error['cell']}: {error['ename']}" if error.get('cell') is not None else error['ename']
 
-def _row(run_dir:Path) -> dict|None:
-    "The summary row of one run folder."
+def _metric_columns(summary:dict) -> dict:
+    "A summary's metrics as row columns: each one's mean and std, its 95% CI where there is one, and the folds."
     from ravdess_emo.metrics import SCALARS
+    row = {}
+    for k in SCALARS:
+        s = summary.get(k)
+        if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
+        if s and s.get('ci'): row[f'{k}_ci_low'], row[f'{k}_ci_high'] = s['ci']
+    return dict(row, n_folds=summary.get('n_folds'))
+
+def _transfer_rows(row:dict, m:dict) -> list[dict]:
+    "A cross-corpus run's rows (`06_cross_corpus`): each branch trained on one corpus and tested on the other, beside the same recipe within the test corpus."
+    other, classes = m.get('other_corpus', {}), len(m.get('shared_emotions', [])) or None
+    pair = f"{row['corpus']} ↔ {other.get('name', '?')}"
+    return [dict(row, corpus=pair, corpus_sha='', n_files=None, n_classes=classes, synthetic=bool(row.get('synthetic') or other.get('synthetic')),
+                 transfer=t['kind'], model=t['branch'], folds=t['folds'],
+                 input=f"within {t['test']} ({t['protocol']} folds)" if t['kind'] == 'within' else f"{t['train']} → {t['test']}",
+                 **_metric_columns(t['summary'])) for t in m['transfers']]
+
+def _rows(run_dir:Path) -> list[dict]:
+    "The summary rows of one run folder: one, or a cross-corpus run's one per branch and setting."
     info, m = read_json(run_dir/'run.json'), read_json(run_dir/'metrics.json')
-    if not info and not m: return None
+    if not info and not m: return []
     corpus, params, summary = m.get('corpus', {}), m.get('params') or info.get('params', {}), m.get('summary', {})
     row = dict(experiment=run_dir.parent.name, protocol=m.get('protocol') or params.get('protocol') or '', protocol_description=m.get('protocol_description') or '',
                corpus=corpus.get('name', ''), corpus_sha=(corpus.get('listing_sha256') or '')[:8], n_files=corpus.get('n_files'),
@@ -49,19 +68,15 @@ def _row(run_dir:Path) -> dict|None:
                source='this project', status=info.get('status', 'ok'), run_id=run_dir.name,
                seconds=info.get('seconds') or m.get('timings', {}).get('total'))
     if info.get('error'): row['error'] = f"{where_failed(info['error'])}: {info['error']['evalue'][:120]}"
-    for k in SCALARS:
-        s = summary.get(k)
-        if s and s.get('mean') is not None: row[k], row[f'{k}_std'] = s['mean'], s['std']
-        if s and s.get('ci'): row[f'{k}_ci_low'], row[f'{k}_ci_high'] = s['ci']
-    row['n_folds'] = summary.get('n_folds')
-    return dict(row, notes=_notes(row, info.get('reused', [])))
+    rows = _transfer_rows(row, m) if m.get('transfers') else [dict(row, **_metric_columns(summary))]
+    return [dict(r, notes=_notes(r, info.get('reused', []))) for r in rows]
 
 PROTOCOL_ORDER = ['si6', 'si5', 'si', 'random70', 'xcorpus', '']
 
 # %% ../nbs/07c_summary.ipynb #00b7a24f
 def summary_table(reports:Path) -> pd.DataFrame:
     "Every run under `reports` and the published reference rows, grouped by protocol; newest run first within a group."
-    rows = [r for d in sorted(Path(reports).glob('*/*/'), key=lambda d: d.name, reverse=True) if d.is_dir() and (r := _row(d))]
+    rows = [r for d in sorted(Path(reports).glob('*/*/'), key=lambda d: d.name, reverse=True) if d.is_dir() for r in _rows(d)]
     table = pd.DataFrame(rows + PUBLISHED)
     rank = table.protocol.fillna('').map(lambda p: PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else len(PROTOCOL_ORDER))
     return table.assign(_rank=rank).sort_values('_rank', kind='stable').drop(columns='_rank').reset_index(drop=True)
@@ -94,16 +109,18 @@ def summary_markdown(table:pd.DataFrame) -> str:
     return '\n'.join(lines) + '\n'
 
 def plot_summary(table:pd.DataFrame):
-    "UA of the newest run of each experiment, corpus and protocol, with its 95% CI (else ± std) and the chance level; None when no run has a UA."
+    "UA of the newest run of each experiment, corpus and protocol (each of its rows), with its 95% CI (else ± std) and the chance level; None when no run has a UA."
     import matplotlib.pyplot as plt
     ours = table[(table.source == 'this project') & table['ua'].notna()] if 'ua' in table else table.iloc[:0]
     if not len(ours): return None
-    latest = ours.drop_duplicates(['experiment', 'corpus', 'protocol'])
+    latest = ours[ours.run_id.isin(ours.drop_duplicates(['experiment', 'corpus', 'protocol']).run_id)]
+    several = latest.run_id.duplicated(keep=False)  # a run with several rows (06's branches and directions) names each
     ci = latest.get('ua_ci_low', pd.Series(index=latest.index, dtype=float))
     err = [[100*(u - l) if l == l else 100*(s if s == s else 0) for u, l, s in zip(latest.ua, ci, latest.ua_std)],
            [100*(h - u) if l == l else 100*(s if s == s else 0) for u, l, h, s in zip(latest.ua, ci, latest.get('ua_ci_high', ci), latest.ua_std)]]
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45*len(latest)))
-    labels = [f"{e} ({c}, {p}, {f} folds)" for e, c, p, f in zip(latest.experiment, latest.corpus, latest.protocol, latest.folds)]
+    labels = [f"{e} ({c}, {p}, {f} folds)" + (f": {m}, {i}" if s else '') for e, c, p, f, m, i, s in
+              zip(latest.experiment, latest.corpus, latest.protocol, latest.folds, latest.model, latest.input, several)]
     ax.barh(labels, 100*latest.ua, xerr=err, color=['tab:orange' if p == 'random70' else 'tab:blue' for p in latest.protocol])
     ax.scatter(100/latest.n_classes.fillna(8), labels, marker='|', s=300, color='grey', label='chance (1/classes)', zorder=3)
     ax.set_xlabel('UA (%), 95% bootstrap CI'); ax.invert_yaxis(); ax.legend()

@@ -110,3 +110,8 @@ def test_cross_corpus_from_manifests(manifests, demo4, env, tmp_path):
     assert m['shared_emotions'] == ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
     assert m['dropped_emotions'] == {'demo': ['calm', 'surprised'], 'emodb-manifest': ['boredom']}
     assert {'whisper_encoder: demo -> emodb-manifest', 'whisper_encoder: emodb-manifest -> demo'} <= set(m['variants'])
+    summary = (tmp_path/'x'/'summary.md').read_text()  # both directions, each beside its within-corpus figure, in a section of their own
+    section = summary[summary.index('## xcorpus'):]
+    for row in ('| demo ↔ emodb-manifest | demo → emodb-manifest | whisper_encoder |', '| demo ↔ emodb-manifest | emodb-manifest → demo | whisper_encoder |',
+                '| demo ↔ emodb-manifest | within emodb-manifest (si5 folds) | whisper_encoder |', '| demo ↔ emodb-manifest | within demo (si5 folds) | whisper_encoder |'):
+        assert row in section, (row, section)
