@@ -15,8 +15,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .corpora import CorpusError
 
 # %% auto #0
-__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'resampled', 'load_audio', 'centred_frames', 'trim_speech', 'power_spectrogram',
-           'wav_layout', 'audio_properties']
+__all__ = ['MIN_SECONDS', 'SILENCE_PEAK', 'resampled', 'speed_perturbed', 'load_audio', 'centred_frames', 'trim_speech',
+           'power_spectrogram', 'wav_layout', 'audio_properties']
 
 # %% ../nbs/00_audio.ipynb #0606153a
 def resampled(y:np.ndarray, orig_sr:int, sr:int) -> np.ndarray:
@@ -24,6 +24,12 @@ def resampled(y:np.ndarray, orig_sr:int, sr:int) -> np.ndarray:
     out = soxr.resample(y, orig_sr, sr, quality='soxr_hq')
     n = int(np.ceil(len(y)*(sr/orig_sr)))  # librosa's length, rounding included
     return np.pad(out, (0, max(0, n - len(out))))[:n].astype(y.dtype)
+
+# %% ../nbs/00_audio.ipynb #29cceb7d
+def speed_perturbed(y:np.ndarray, speed:float,  # 1.1: ten percent faster and higher; 1: unchanged
+                    sr:int) -> np.ndarray:
+    "`y` (at `sr`) played `speed` times faster, tempo and pitch together, at the same rate `sr`."
+    return y if speed == 1 else resampled(y, sr*speed, sr)
 
 # %% ../nbs/00_audio.ipynb #43c8d5fa
 def load_audio(path:str|Path,  # any format libsndfile reads: WAV, FLAC, OGG, MP3

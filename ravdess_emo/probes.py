@@ -65,12 +65,14 @@ def _inner_fit(X, y, train, held_out, C, n_classes, seed):
 def select_C(X:np.ndarray, y:np.ndarray, groups:np.ndarray,  # the training rows, their labels and speakers
              Cs:tuple=CS, k:int=4, seed:int=0, n_classes:int|None=None,
              n_jobs:int|None=-1,  # parallel inner fits (joblib processes); -1: one per core, None: one at a time
+             scored:np.ndarray|None=None,  # which rows' held-out predictions score a C (augmented copies train but do not score); None: every row
             ) -> dict:
     "The C with the best mean UA over speaker-grouped inner folds (ties: the smaller C), each C's inner UA, and every row's out-of-fold probabilities at that C."
     n_classes, splits = n_classes or int(y.max()) + 1, speaker_splits(groups, k)
     jobs = [(s, C) for s in range(len(splits)) for C in Cs]
     probas = Parallel(n_jobs=n_jobs)(delayed(_inner_fit)(X, y, *splits[s], C, n_classes, seed) for s, C in jobs)
-    fold_ua = {job: unweighted_accuracy(y[splits[job[0]][1]], p.argmax(1)) for job, p in zip(jobs, probas)}
+    keep = [np.ones(len(held), bool) if scored is None else scored[held] for _, held in splits]
+    fold_ua = {job: unweighted_accuracy(y[splits[job[0]][1]][keep[job[0]]], p.argmax(1)[keep[job[0]]]) for job, p in zip(jobs, probas)}
     inner_ua = {C: float(np.mean([fold_ua[s, C] for s in range(len(splits))])) for C in Cs}
     best = max(Cs, key=lambda C: (round(inner_ua[C], 6), -C))
     oof = np.zeros((len(y), n_classes))
@@ -91,11 +93,14 @@ def probe_key(X:np.ndarray, y:np.ndarray, train:np.ndarray, test:np.ndarray, set
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 # %% ../nbs/05c_probes.ipynb #9724d55e
-def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs) -> tuple[np.ndarray, np.ndarray, dict]:
-    "One outer fold: C chosen on `train` (unless fixed), the probe refitted on `train`; test probabilities, out-of-fold ones, record."
-    t0, sel = time.time(), None
-    if C is None: sel = select_C(X[train], y[train], groups[train], Cs, k, seed, n_classes, n_jobs)
-    model, converged = fit_probe(X[train], y[train], sel['C'] if sel else C, seed)
+def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, augment=()) -> tuple[np.ndarray, np.ndarray, dict]:
+    "One outer fold: C chosen on `train` (unless fixed), the probe refitted on `train` and its augmented copies; test probabilities, out-of-fold ones of `train`, record."
+    t0, sel, copies = time.time(), None, 1 + len(augment)
+    Xt, yt, gt = np.concatenate([X[train], *[A[train] for A in augment]]), np.tile(y[train], copies), np.tile(groups[train], copies)
+    scored = np.arange(len(yt)) < len(train)  # the original clips score a C; their copies only train
+    if C is None: sel = select_C(Xt, yt, gt, Cs, k, seed, n_classes, n_jobs, scored=None if copies == 1 else scored)
+    if sel: sel['oof'] = sel['oof'][:len(train)]
+    model, converged = fit_probe(Xt, yt, sel['C'] if sel else C, seed)
     record = dict(C=float(sel['C'] if sel else C), inner_ua={str(c): v for c, v in sel['inner_ua'].items()} if sel else None,
                   inner_folds=sel['k'] if sel else None, n_iter=int(model[-1].n_iter_.max()), converged=converged, seconds=time.time() - t0)
     return class_proba(model, X[test], n_classes), (sel['oof'] if sel else np.zeros((0, n_classes))), record
@@ -108,18 +113,20 @@ def cross_validate_probe(X:np.ndarray,  # pooled features, row for row with `fil
                          rows:str='all',  # 'all': training and validation actors; 'train': training actors only
                          classes:list|None=None,  # class names in label order; None: the table's corpus's
                          n_jobs:int|None=-1,  # parallel inner fits (joblib processes); -1: one per core, None: one at a time
+                         augment:list=(),  # features of altered copies of every clip (e.g. speed-perturbed), row for row with X: extra training rows, never tested
                         ) -> dict:
     "Per fold: C chosen by speaker-grouped inner CV on the training actors, the probe refitted on them and tested once; fold records, summary, predictions, and out-of-fold probabilities of the training rows."
     y, groups = files.label.to_numpy(), files.actor.to_numpy()
     n_classes, results, oof = len(classes) if classes else int(y.max()) + 1, [], {}
     for fold in folds:
         train, fold_C = probe_rows(fold, rows), (C.get(fold.name) if isinstance(C, dict) else C)
-        settings = dict(C=fold_C, Cs=None if fold_C else list(Cs), inner_folds=None if fold_C else inner_folds, seed=seed, n_classes=n_classes)
+        settings = dict(C=fold_C, Cs=None if fold_C else list(Cs), inner_folds=None if fold_C else inner_folds, seed=seed, n_classes=n_classes,
+                        **({'augment': [array_digest(A) for A in augment]} if len(augment) else {}))
         key = probe_key(X, y, train, fold.test, settings)
         if (stored := load_fold(key)) is not None:
             proba, out_of_fold, record = stored['test_proba'], stored['state']['oof'].numpy(), stored['record']
         else:
-            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs)
+            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs, augment)
             save_fold(key, {'oof': torch.from_numpy(out_of_fold)}, proba, record)
         oof[fold.name] = (train, out_of_fold)
         results.append(fold_result(fold, files, proba, classes, **record, rows=rows, store_key=key, reused=stored is not None))

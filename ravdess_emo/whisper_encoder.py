@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from threadpoolctl import threadpool_limits
 
-from .audio import load_audio
+from .audio import load_audio, speed_perturbed
 from .storage import cache_root, file_digests, settings_key, write_atomic
 from .console import progress_bar
 from .whisper_models import WHISPER_SR, bundled_base_dir, encode_batches, encoder_model_dir, load_ct2_whisper, load_openai_whisper, model_name, padded_groups, whisper_log_mel
@@ -112,23 +112,26 @@ def pad_frames(seqs:list[np.ndarray]) -> np.ndarray:
 
 def encoder_features(paths:list, backend:str='faster-whisper', model:str|None=None, pad_seconds:float=30.0,
                      layers:list=(-1,), pooling:str='mean', batch_size:int=8, progress:bool=True,
-                     root:Path|None=None) -> tuple[dict, dict]:
+                     root:Path|None=None,
+                     speed:float=1.0,  # encode each clip played this many times faster (speed perturbation, 00_audio); 1: as recorded
+                    ) -> tuple[dict, dict]:
     "{layer: (n, dim) pooled features} for `paths`, computed for the clips not yet cached; and what produced them."
     enc, root, layers = make_encoder(backend, model, pad_seconds), root or cache_root(), list(layers)
     if bad := [l for l in layers if l not in enc.layers]: raise ValueError(f"layers {bad} not available from {backend}; it has {enc.layers}")
-    key = settings_key('whisper_encoder', dict(backend=backend, model=enc.model_id, pad=enc.pad_seconds, layers=layers, pooling=pooling))
+    key = settings_key('whisper_encoder', dict(backend=backend, model=enc.model_id, pad=enc.pad_seconds, layers=layers, pooling=pooling,
+                                               **({'speed': float(speed)} if speed != 1 else {})))
     folder = root/'features'/f'whisper_encoder-{key}'
     dests = [folder/f'{d}.npz' for d in file_digests(paths, root)]
     todo = [i for i, d in enumerate(dests) if not d.exists()]
     for start in progress_bar(range(0, len(todo), batch_size), desc=f'whisper encoder ({backend})', unit='batch', disable=not progress or not todo):
         batch = todo[start:start + batch_size]
-        for i, hs in zip(batch, enc([load_audio(paths[i], WHISPER_SR)[0] for i in batch], layers)):
+        for i, hs in zip(batch, enc([speed_perturbed(load_audio(paths[i], WHISPER_SR)[0], speed, WHISPER_SR) for i in batch], layers)):
             write_atomic(dests[i], lambda t: np.savez(open(t, 'wb'), **{str(l): pool(h, pooling) for l, h in hs.items()}))
     stored = [np.load(d) for d in dests]
     stack = pad_frames if pooling == 'attentive' else (lambda xs: np.stack(xs).astype(np.float32))
     return ({l: stack([s[str(l)] for s in stored]) for l in layers},
             dict(backend=backend, model=enc.model_id, name=getattr(enc, 'name', enc.model_id), pad_seconds=enc.pad_seconds, pooling=pooling,
-                 layers=layers, computed=len(todo)))
+                 layers=layers, computed=len(todo), **({'speed': float(speed)} if speed != 1 else {})))
 
 # %% ../nbs/05_whisper_encoder.ipynb #0f3688b8
 def block_layers(layers:list) -> list:

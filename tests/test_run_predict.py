@@ -154,3 +154,16 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
     assert 'bf16' not in m['model']
     assert (fold['n_train'], fold['n_val'], fold['n_test']) == (84, 0, 36)  # 70% of 120 files, all trained on
     assert fold['best_epoch'] == 2 and len(fold['history']) == 2 and 'val_ua' not in fold['history'][-1]
+
+
+def test_speed_perturbed_copies_are_compared_with_the_plain_probe(demo4, demo_run, tmp_path):
+    "05 with speed_perturb: the probe trains on the copies too, and its report gives the plain probe beside it and what the copies cost."
+    r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--set', 'folds=[1]', '--set', 'whisper_model=tiny.en',
+            '--set', 'speed_perturb=[1.1]', '--set', 'all_layers=false', '--set', 'decompose=false', env=demo_run[2])
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir = next((tmp_path/'05_whisper_encoder').iterdir())
+    m = json.loads((run_dir/'metrics.json').read_text())
+    assert m['model'] == 'logistic probe (C by inner CV) + speed-perturbed copies 1.1' and m['speed_perturb']['speeds'] == [1.1]
+    assert 0 <= m['speed_perturb']['ua_without']['mean'] <= 1 and m['speed_perturb']['seconds_per_clip']['1.1'] > 0
+    report = (run_dir/'05_whisper_encoder.ipynb').read_text()
+    assert 'speed-perturbed copies (1.1) on ravdess-demo (si6): UA ' in report and 'speed 1.1 ' in report
