@@ -192,7 +192,11 @@ def fold_result(fold:Fold, files:pd.DataFrame, proba:np.ndarray,  # the fold, th
     "The record of one tested fold (split sizes, actors, metrics) and its test predictions."
     classes = classes or classes_of(files)
     y, actors = files.label.to_numpy()[fold.test], files.actor.to_numpy()[fold.test]
+    one_name = 'speaker' in files and files.speaker.notna().all() and files.groupby('actor').speaker.nunique().max() == 1
+    named = dict(zip(files.actor, files.speaker)) if one_name else None  # a manifest names its speakers: reports use the names
+    if named: actors = np.array([named[a] for a in actors], dtype=object)
     rec = dict(name=fold.name, of=fold.of, test_actors=fold.test_actors, val_actors=fold.val_actors, note=fold.note,
+               **({'test_speakers': [named[a] for a in fold.test_actors], 'val_speakers': [named[a] for a in fold.val_actors]} if named else {}),
                n_train=len(fold.train), n_val=len(fold.val), n_test=len(fold.test), **extra,
                metrics=classification_metrics(y, proba, actors, classes))
     preds = pd.DataFrame({'path': files.path.iloc[fold.test].to_numpy(), 'fold': fold.name, 'label': y, 'pred': proba.argmax(1),

@@ -55,7 +55,8 @@ def classification_metrics(y:np.ndarray,  # true class indices
              per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(support[i]))
                         for i, c in enumerate(classes)})
     if actors is not None:
-        m['per_actor'] = {f'{int(a):02d}': float((pred[actors == a] == y[actors == a]).mean()) for a in sorted(set(actors))}
+        name = lambda a: a if isinstance(a, str) else f'{int(a):02d}'  # a manifest's speaker names as they are; actor numbers as two digits
+        m['per_actor'] = {name(a): float((pred[actors == a] == y[actors == a]).mean()) for a in sorted(set(actors))}
     return m
 
 # %% ../nbs/00c_metrics.ipynb #6d421b05

@@ -60,6 +60,8 @@ def test_a_run_on_either_manifest_gives_the_folders_numbers(manifests, emodb, en
         assert (p.pred.to_numpy() == pa.pred.to_numpy()).all() and (p.label.to_numpy() == pa.label.to_numpy()).all()
         assert f.role.tolist() == fa.role.tolist() and f.files.tolist() == fa.files.tolist()  # the same speakers test, validate and train
     assert set(results[2][2].speaker) == {f'spk{s:02d}' for s in (3, 8, 9, 10, 11, 12, 13, 14, 15, 16)}  # named as the manifest names them
+    hand_fold = results[2][0]['folds'][0]
+    assert set(hand_fold['metrics']['per_actor']) == set(hand_fold['test_speakers']) == {'spk03', 'spk08'}  # and so in the report's figures
 
 
 def _tone(path, f0, sr=16000):
