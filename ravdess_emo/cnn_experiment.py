@@ -62,17 +62,19 @@ def cnn_inputs(run:Run, feature:str) -> tuple[Corpus, str, np.ndarray, dict]:
     return corpus, protocol, X, dict(extractor=extractor, settings=settings, shape=list(X.shape[1:]))
 
 def plot_examples(X:np.ndarray, corpus:Corpus, input:str):
-    "One take per emotion of the first actor, as the network sees it."
+    "One take per emotion of the actor with the most emotions (another actor's where it has none), as the network sees it."
     import matplotlib.pyplot as plt
     files = corpus.files
-    first = files[files.actor == files.actor.min()].drop_duplicates('emotion').set_index('emotion')
-    example = first.reindex([e for e in corpus.classes if e in set(files.emotion)])
+    best = files.groupby('actor').emotion.nunique().idxmax()  # the first such actor
+    takes = pd.concat([files[files.actor == best], files[files.actor != best]]).drop_duplicates('emotion').set_index('emotion')
+    example = takes.reindex([e for e in corpus.classes if e in takes.index])
     fig, axes = plt.subplots(1, len(example), figsize=(1.8*len(example), 2.2), squeeze=False)
     for ax, (emotion, row) in zip(axes[0], example.iterrows()):
         x = X[files.index[files.path == row.path][0]]
         ax.imshow(x.transpose(1, 2, 0) if input == 'png' else x[0], origin='upper' if input == 'png' else 'lower', aspect='auto')
         ax.set_title(emotion, fontsize=9); ax.axis('off')
-    fig.suptitle(f'one take per emotion, actor {example.actor.iloc[0]:02d}', fontsize=9); plt.tight_layout()
+    others = ' (another actor where it has none)' if (example.actor != best).any() else ''
+    fig.suptitle(f'one take per emotion, actor {corpus.kind.speaker(best)}{others}', fontsize=9); plt.tight_layout()
     return fig
 
 # %% ../nbs/01_spectrogram_cnn.ipynb #39a2c78d

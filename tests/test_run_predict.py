@@ -159,7 +159,7 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
 def test_speed_perturbed_copies_are_compared_with_the_plain_probe(demo4, demo_run, tmp_path):
     "05 with speed_perturb: the probe trains on the copies too, and its report gives the plain probe beside it and what the copies cost."
     r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--set', 'folds=[1]', '--set', 'whisper_model=tiny.en',
-            '--set', 'speed_perturb=[1.1]', '--set', 'all_layers=false', '--set', 'decompose=false', env=demo_run[2])
+            '--set', 'speed_perturb=[1.1]', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', env=demo_run[2])
     assert r.returncode == 0, r.stdout + r.stderr
     run_dir = next((tmp_path/'05_whisper_encoder').iterdir())
     m = json.loads((run_dir/'metrics.json').read_text())
