@@ -14,7 +14,7 @@ from .audio import audio_properties
 from .console import progress_bar
 from .corpora import CORPORA, SHARED_EMOTIONS, CorpusError, CorpusKind, free_name, register_kind, shared_name_of
 from .corpus_table import DEMO_MARKER, Corpus, corpus_table
-from .splits import generated_test_groups
+from .splits import FOLD_SEED, generated_test_groups
 from .storage import write_atomic
 
 # %% auto #0
@@ -258,7 +258,8 @@ def read_manifest(path:str|Path,  # a CSV, TSV, jsonl or json manifest
         k = min(DEFAULT_K, len(sexes)) if len(sexes) >= 2 else 2
         protocol, groups, val = f'si{k}', generated_test_groups(sexes, k) if len(sexes) >= 2 else [], {}
         notes += untrainable_classes(rows, groups)
-        described = f"speaker-independent, {k} folds generated from the speakers (balanced by gender, seed 0)"
+        balanced = 'balanced by gender' if set(sexes.values()) & {'male', 'female'} else 'no gender given'
+        described = f"speaker-independent, {k} folds generated from the speakers ({balanced}, seed {FOLD_SEED})"
     few = rows.groupby('emotion').speaker.nunique().loc[lambda s: s < 2] if len(rows) else pd.Series(dtype=int)
     notes += [f"class {c}: only {n} speaker; a speaker-independent test of it has nobody left to train on" for c, n in few.items()]
     if len(srs := sorted(set(rows.sr))) > 1: notes.append(f"mixed sample rates {srs}: every file is resampled when loaded (16 kHz for the encoders)")
