@@ -127,11 +127,14 @@ def check_output(out:Path) -> None:
 
 def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
                      corpus:str|Path) -> None:
-    "Refuse (CorpusError) a corpus folder that is missing or unusable, or too small for a protocol asked for (each fold needs test, validation and training actors)."
+    "Refuse (CorpusError) a corpus (and 06's other corpus) that is missing or unusable, or too small for a protocol asked for (each fold needs test, validation and training actors)."
     from ravdess_emo.data import scan_corpus
     from ravdess_emo.splits import make_folds, select_folds
     files = scan_corpus(corpus, progress=False, columns=next((p['columns'] for p in plan.values() if p.get('columns')), None)).files
     if not len(files): raise CorpusError(f"{corpus}: no usable audio files (see: ravdess-emo check {corpus})")
+    others = {str(p['other']): p.get('other_columns') for p in plan.values() if p.get('other')}  # 06's corpus B
+    for other, columns in others.items():
+        if not len(scan_corpus(other, progress=False, columns=columns).files): raise CorpusError(f"{other}: no usable audio files (see: ravdess-emo check {other})")
     for (e, p), params in plan.items():
         if not p: continue
         n_val = params.get('n_val_actors', 2)
@@ -170,6 +173,8 @@ def plan_runs(experiments:list[str]|None=None,  # names; None: every available e
     plan = [(e, p) for e in experiments for p in protocol_plan(e, config, protocols)]
     params = {(e, p): resolve_params(experiments, merge_configs(config, {'data': corpus}, {e: {'protocol': p}} if p else {}), strict)[e]
               for e, p in plan}
-    for (e, p), prm in params.items(): check_types(e, prm)
+    for (e, p), prm in params.items():
+        check_types(e, prm)
+        if isinstance(prm.get('other'), str): prm['other'] = str(Path(prm['other']).resolve())  # the notebook runs in nbs/: a path relative to here means here
     check_corpus_for(params, corpus)
     return params, corpus, ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])

@@ -288,7 +288,8 @@ def manifest_table(corpus:Corpus,  # any corpus: a folder's or a manifest's
     "A corpus as a manifest: our columns (paths relative to `folder` when under it, else absolute), each speaker's fold in the corpus's own speaker-independent protocol, then its own metadata."
     f, kind = corpus.files, corpus.kind
     fold_of = {a: str(k) for k, group in enumerate(kind.si_test_actors, 1) for a in group} if kind.si_protocol != 'split' else {}
-    inside = lambda p: os.path.relpath(p, folder) if Path(p).resolve().is_relative_to(Path(folder).resolve()) else str(p)
+    here = os.path.abspath(folder)  # links are kept as links: a manifest names the files as the corpus does
+    inside = lambda p: os.path.relpath(os.path.abspath(p), here) if Path(os.path.abspath(p)).is_relative_to(here) else os.path.abspath(p)
     out = pd.DataFrame({'path': [inside(p) for p in f.path], 'speaker': f.actor.map(kind.speaker), 'emotion': f.emotion,
                         'gender': f.sex, 'text': f.text, 'language': kind.language, 'fold': f.actor.map(fold_of).fillna('')})
     own = [c for c in f.columns if c not in {*_WRITTEN, 'name', 'corpus', 'label', 'actor', 'sex', 'row', 'sr', 'channels', 'seconds', 'subtype', 'peak'}]
