@@ -49,7 +49,7 @@ def _transfer_rows(row:dict, m:dict) -> list[dict]:
     other, classes = m.get('other_corpus', {}), len(m.get('shared_emotions', [])) or None
     pair = f"{row['corpus']} ↔ {other.get('name', '?')}"
     return [dict(row, corpus=pair, corpus_sha='', n_files=None, n_classes=classes, synthetic=bool(row.get('synthetic') or other.get('synthetic')),
-                 transfer=t['kind'], model=t['branch'], folds=t['folds'],
+                 transfer=t['kind'], model=t['branch'], folds=t['folds'], epochs=t.get('epochs', row['epochs']),
                  input=f"within {t['test']} ({t['protocol']} folds)" if t['kind'] == 'within' else f"{t['train']} → {t['test']}",
                  **_metric_columns(t['summary'])) for t in m['transfers']]
 
