@@ -93,7 +93,7 @@ def probe_key(X:np.ndarray, y:np.ndarray, train:np.ndarray, test:np.ndarray, set
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 # %% ../nbs/05c_probes.ipynb #9724d55e
-def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, augment=()) -> tuple[np.ndarray, np.ndarray, dict]:
+def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, augment=(), test_X=None) -> tuple[np.ndarray, np.ndarray, dict]:
     "One outer fold: C chosen on `train` (unless fixed), the probe refitted on `train` and its augmented copies; test probabilities, out-of-fold ones of `train`, record."
     t0, sel, copies = time.time(), None, 1 + len(augment)
     Xt, yt, gt = np.concatenate([X[train], *[A[train] for A in augment]]), np.tile(y[train], copies), np.tile(groups[train], copies)
@@ -103,7 +103,7 @@ def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, au
     model, converged = fit_probe(Xt, yt, sel['C'] if sel else C, seed)
     record = dict(C=float(sel['C'] if sel else C), inner_ua={str(c): v for c, v in sel['inner_ua'].items()} if sel else None,
                   inner_folds=sel['k'] if sel else None, n_iter=int(model[-1].n_iter_.max()), converged=converged, seconds=time.time() - t0)
-    return class_proba(model, X[test], n_classes), (sel['oof'] if sel else np.zeros((0, n_classes))), record
+    return class_proba(model, (X if test_X is None else test_X)[test], n_classes), (sel['oof'] if sel else np.zeros((0, n_classes))), record
 
 # %% ../nbs/05c_probes.ipynb #0d70e9fa
 def cross_validate_probe(X:np.ndarray,  # pooled features, row for row with `files`
@@ -114,6 +114,7 @@ def cross_validate_probe(X:np.ndarray,  # pooled features, row for row with `fil
                          classes:list|None=None,  # class names in label order; None: the table's corpus's
                          n_jobs:int|None=-1,  # parallel inner fits (joblib processes); -1: one per core, None: one at a time
                          augment:list=(),  # features of altered copies of every clip (e.g. speed-perturbed), row for row with X: extra training rows, never tested
+                         test_X:np.ndarray|None=None,  # the test rows' features where they differ from the training rows' (speaker-adapted with enrolment clips, 05d); None: X
                         ) -> dict:
     "Per fold: C chosen by speaker-grouped inner CV on the training actors, the probe refitted on them and tested once; fold records, summary, predictions, and out-of-fold probabilities of the training rows."
     y, groups = files.label.to_numpy(), files.actor.to_numpy()
@@ -121,12 +122,13 @@ def cross_validate_probe(X:np.ndarray,  # pooled features, row for row with `fil
     for fold in folds:
         train, fold_C = probe_rows(fold, rows), (C.get(fold.name) if isinstance(C, dict) else C)
         settings = dict(C=fold_C, Cs=None if fold_C else list(Cs), inner_folds=None if fold_C else inner_folds, seed=seed, n_classes=n_classes,
-                        **({'augment': [array_digest(A) for A in augment]} if len(augment) else {}))
+                        **({'augment': [array_digest(A) for A in augment]} if len(augment) else {}),
+                        **({'test_inputs': array_digest(test_X[fold.test])} if test_X is not None else {}))
         key = probe_key(X, y, train, fold.test, settings)
         if (stored := load_fold(key)) is not None:
             proba, out_of_fold, record = stored['test_proba'], stored['state']['oof'].numpy(), stored['record']
         else:
-            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs, augment)
+            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs, augment, test_X)
             save_fold(key, {'oof': torch.from_numpy(out_of_fold)}, proba, record)
         oof[fold.name] = (train, out_of_fold)
         results.append(fold_result(fold, files, proba, classes, **record, rows=rows, store_key=key, reused=stored is not None))

@@ -13,8 +13,9 @@ import pandas as pd
 from .corpora import CorpusError, CorpusKind, corpus_kind, RAVDESS, EMODB
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'FOLD_SEED', 'XCORPUS', 'Fold', 'is_protocol', 'resolve_protocol', 'protocol_description',
-           'speaker_folds', 'generated_test_groups', 'random70_folds', 'make_folds', 'select_folds']
+__all__ = ['PROTOCOLS', 'FOLD_SEED', 'XCORPUS', 'Fold', 'split_adaptation', 'is_protocol', 'resolve_protocol',
+           'protocol_description', 'speaker_folds', 'generated_test_groups', 'random70_folds', 'make_folds',
+           'select_folds']
 
 # %% ../nbs/00_splits.ipynb #c594d33d
 PROTOCOLS = {'si': "speaker-independent: the corpus's own folds (RAVDESS: si6, EmoDB: si5)",
@@ -43,14 +44,23 @@ class Fold:
         return int(self.name[4:]) if self.name.startswith('fold') else 1
 
 # %% ../nbs/00_splits.ipynb #761a28a5
+def split_adaptation(protocol:str) -> tuple[str, int|str|None]:
+    "A protocol's folds and its speaker adaptation (05d_speaker_norm): 'si6+adapt16' -> ('si6', 16), 'si+adaptall' -> ('si', 'all'), 'si6' -> ('si6', None)."
+    m = re.fullmatch(r'(.+)\+adapt([1-9][0-9]*|all)', str(protocol))
+    return (m[1], m[2] if m[2] == 'all' else int(m[2])) if m else (str(protocol), None)
+
 def is_protocol(name:str) -> bool:
-    "Whether `name` names a protocol: one of PROTOCOLS, or `siK` (K speaker-independent folds)."
-    return name in PROTOCOLS or bool(re.fullmatch(r'si[1-9][0-9]*', str(name)))
+    "Whether `name` names a protocol: one of PROTOCOLS or `siK` (K speaker-independent folds), speaker-independent ones optionally `+adaptK` or `+adaptall`."
+    base, adapt = split_adaptation(name)
+    return (base in PROTOCOLS or bool(re.fullmatch(r'si[1-9][0-9]*', base))) and not (adapt and base == 'random70')
 
 def resolve_protocol(protocol:str, kind:str|CorpusKind) -> str:
     "The concrete protocol for a corpus: `si` becomes the corpus's own; `siK` other than its own is generated for a manifest, an error elsewhere."
     kind = corpus_kind(kind)
-    if not is_protocol(protocol): raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)} or siK (K generated folds, for a manifest)")
+    if not is_protocol(protocol): raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)} or siK (K generated folds, for a manifest), "
+                                                   "a speaker-independent one optionally +adaptK or +adaptall")
+    protocol, adapt = split_adaptation(protocol)
+    if adapt: return f"{resolve_protocol(protocol, kind)}+adapt{adapt}"
     if protocol == 'si': return kind.si_protocol
     if protocol == 'split' and kind.si_protocol != 'split': raise ValueError(f"protocol 'split' needs a manifest with a split column; {kind.name} has none")
     if protocol.startswith('si') and protocol != kind.si_protocol and not kind.source:
@@ -62,7 +72,11 @@ XCORPUS = "cross-corpus: trained on every speaker of one corpus, tested on every
 
 def protocol_description(protocol:str, kind:str|CorpusKind) -> str:
     "What a concrete protocol is, on this corpus, in words."
-    kind = corpus_kind(kind)
+    kind, (protocol, adapt) = corpus_kind(kind), split_adaptation(protocol)
+    if adapt == 'all': return (protocol_description(protocol, kind) + "; speaker-adapted, transductive: each speaker's features standardised with "
+                               "the statistics of all of that speaker's own clips, their labels never used")
+    if adapt: return (protocol_description(protocol, kind) + f"; speaker-adapted: each speaker's features standardised with the statistics of {adapt} "
+                      "of that speaker's own clips drawn at random, their labels never used; a test speaker's enrolment clips are not scored")
     if protocol in kind.protocols: return kind.protocols[protocol]
     if protocol == 'xcorpus': return XCORPUS
     if protocol in PROTOCOLS and not (kind.source and protocol.startswith('si')): return PROTOCOLS[protocol]
@@ -131,14 +145,14 @@ def random70_folds(files:pd.DataFrame,  # a corpus table
                  'speakers appear in both training and test')]
 
 def make_folds(files:pd.DataFrame,  # a corpus table
-               protocol:str='si',  # a key of PROTOCOLS, or siK
+               protocol:str='si',  # a key of PROTOCOLS, or siK (a +adapt suffix changes no fold: 05d_speaker_norm)
                seed:int=0, n_val_actors:int=2,
                val_size:float=0.1,  # random70: fraction of the training files held out for selection (0: none)
                corpus:str|CorpusKind|None=None,  # None: the table's `corpus` column (RAVDESS when it has none)
               ) -> list[Fold]:
     "The folds of a named protocol on a corpus table."
     kind = corpus_kind(corpus or (files.corpus.iloc[0] if 'corpus' in files and len(files) else 'ravdess'))
-    protocol = resolve_protocol(protocol, kind)
+    protocol = split_adaptation(resolve_protocol(protocol, kind))[0]
     if protocol == 'random70': return random70_folds(files, seed, val_size=val_size)
     sexes = dict(zip(files.actor.astype(int), files.sex))
     groups = (kind.si_test_actors if protocol == kind.si_protocol else [(a,) for a in sorted(sexes)] if protocol == 'loso'
