@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from .corpora import CorpusError
-from .splits import PROTOCOLS, is_protocol
+from .splits import PROTOCOLS, is_protocol, split_adaptation
 from .storage import project_dir, write_atomic
 from .demo import resolve_corpus
 
@@ -137,6 +137,8 @@ def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
         if not len(scan_corpus(other, progress=False, columns=columns).files): raise CorpusError(f"{other}: no usable audio files (see: ravdess-emo check {other})")
     for (e, p), params in plan.items():
         if not p: continue
+        if isinstance(k := split_adaptation(p)[1], int) and len(few := files.actor.value_counts().loc[lambda n: n <= k]):
+            raise CorpusError(f"{corpus}: under {p}, {len(few)} speaker(s) have {k} clips or fewer (the fewest: {few.min()}), so none of theirs would be left to score; use a smaller K")
         n_val = params.get('n_val_actors', 2)
         folds = select_folds(make_folds(files, p, params.get('seed', 0), n_val, val_size=params.get('val_size', 0.1)), params.get('folds'))
         empty = [f.name for f in folds if not len(f.train) or not len(f.test) or (p != 'random70' and n_val and not len(f.val))]
@@ -150,8 +152,13 @@ def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list
     if 'protocol' not in notebook_parameters(experiment): return [None]
     chosen = protocols or config.get(experiment, {}).get('protocol') or config.get('protocol') or 'si'
     chosen = [chosen] if isinstance(chosen, str) else list(chosen)
-    if bad := [p for p in chosen if not is_protocol(p)]: raise ValueError(f"unknown protocol(s) {bad}; one of {', '.join(PROTOCOLS)}, or siK")
-    return chosen
+    if bad := [p for p in chosen if not is_protocol(p)]: raise ValueError(f"unknown protocol(s) {bad}; one of {', '.join(PROTOCOLS)}, or siK, optionally +adaptK or +adaptall")
+    if 'speaker_norm' in notebook_parameters(experiment): return chosen
+    plain = [p for p in chosen if not split_adaptation(p)[1]]  # an experiment without speaker adaptation runs the plain protocols of the list
+    if not plain: raise ValueError(f"{experiment} has no speaker adaptation, so it cannot run under {', '.join(chosen)} alone; "
+                                   f"add a plain protocol (--protocol si,si+adapt16) or name the experiments that have it "
+                                   f"({', '.join(e for e in available_experiments() if 'speaker_norm' in notebook_parameters(e))})")
+    return plain
 
 # %% ../nbs/07_config.ipynb #ef79c4e9
 RUNNER_KEYS = ('demo',)  # config keys for the runner itself, not for notebooks

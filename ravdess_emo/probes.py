@@ -93,13 +93,18 @@ def probe_key(X:np.ndarray, y:np.ndarray, train:np.ndarray, test:np.ndarray, set
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 # %% ../nbs/05c_probes.ipynb #9724d55e
-def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, augment=(), test_X=None) -> tuple[np.ndarray, np.ndarray, dict]:
+def _probe_fold(X, y, groups, train, test, C, Cs, k, seed, n_classes, n_jobs, augment=(), test_X=None,
+                sel_key:str|None=None,  # where the choice of C is stored: it depends on the training rows only, so probes that differ in their test rows share it
+               ) -> tuple[np.ndarray, np.ndarray, dict]:
     "One outer fold: C chosen on `train` (unless fixed), the probe refitted on `train` and its augmented copies; test probabilities, out-of-fold ones of `train`, record."
     t0, sel, copies = time.time(), None, 1 + len(augment)
     Xt, yt, gt = np.concatenate([X[train], *[A[train] for A in augment]]), np.tile(y[train], copies), np.tile(groups[train], copies)
     scored = np.arange(len(yt)) < len(train)  # the original clips score a C; their copies only train
-    if C is None: sel = select_C(Xt, yt, gt, Cs, k, seed, n_classes, n_jobs, scored=None if copies == 1 else scored)
-    if sel: sel['oof'] = sel['oof'][:len(train)]
+    if C is None and sel_key and (stored := load_fold(sel_key)) is not None: sel = dict(stored['record'], oof=stored['state']['oof'].numpy())
+    elif C is None:
+        sel = select_C(Xt, yt, gt, Cs, k, seed, n_classes, n_jobs, scored=None if copies == 1 else scored)
+        sel['oof'] = sel['oof'][:len(train)]
+        if sel_key: save_fold(sel_key, {'oof': torch.from_numpy(sel['oof'])}, np.zeros((0, n_classes)), {k_: v for k_, v in sel.items() if k_ != 'oof'})
     model, converged = fit_probe(Xt, yt, sel['C'] if sel else C, seed)
     record = dict(C=float(sel['C'] if sel else C), inner_ua={str(c): v for c, v in sel['inner_ua'].items()} if sel else None,
                   inner_folds=sel['k'] if sel else None, n_iter=int(model[-1].n_iter_.max()), converged=converged, seconds=time.time() - t0)
@@ -128,7 +133,8 @@ def cross_validate_probe(X:np.ndarray,  # pooled features, row for row with `fil
         if (stored := load_fold(key)) is not None:
             proba, out_of_fold, record = stored['test_proba'], stored['state']['oof'].numpy(), stored['record']
         else:
-            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs, augment, test_X)
+            sel_key = probe_key(X, y, train, np.zeros(0, int), {k: v for k, v in settings.items() if k != 'test_inputs'} | {'part': 'choice of C'})
+            proba, out_of_fold, record = _probe_fold(X, y, groups, train, fold.test, fold_C, Cs, inner_folds, seed, n_classes, n_jobs, augment, test_X, sel_key)
             save_fold(key, {'oof': torch.from_numpy(out_of_fold)}, proba, record)
         oof[fold.name] = (train, out_of_fold)
         results.append(fold_result(fold, files, proba, classes, **record, rows=rows, store_key=key, reused=stored is not None))

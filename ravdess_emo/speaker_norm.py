@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from .corpora import CorpusKind, shared_name
+from .metrics import unweighted_accuracy
 from .splits import Fold
 
 # %% auto #0
-__all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'adapted_inputs', 'scored_folds']
+__all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'adapted_inputs', 'scored_folds',
+           'ua_on_same_clips']
 
 # %% ../nbs/05d_speaker_norm.ipynb #9d9ce58c
 MIXES = ('random', 'balanced', 'neutral', 'one')  # how enrolment clips are drawn (the last three read labels: an analysis of what a user's enrolment may be)
@@ -76,3 +78,9 @@ def scored_folds(folds:list[Fold], enrolled:np.ndarray, adapt:int|str) -> list[F
     if adapt == 'all': return folds
     return [Fold(f.name, f.train, f.val, f.test[~enrolled[f.test]], f.test_actors, f.val_actors,
                  '; '.join(x for x in [f.note, f"{int(enrolled[f.test].sum())} enrolment clips of the test speakers not scored"] if x), f.of) for f in folds]
+
+# %% ../nbs/05d_speaker_norm.ipynb #89eaa8e2
+def ua_on_same_clips(a:dict, b:dict) -> float:
+    "Fold-mean UA of result `b` on the test clips result `a` scored (results in `cross_validate`'s shape)."
+    p = b['predictions'].merge(a['predictions'][['path', 'fold']], on=['path', 'fold'])
+    return float(np.mean([unweighted_accuracy(g.label.to_numpy(), g.pred.to_numpy()) for _, g in p.groupby('fold', sort=False)]))

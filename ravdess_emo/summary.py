@@ -11,7 +11,7 @@ import pandas as pd
 from .console import cell_text, row_metric
 from .pages import index_html
 from .published import PUBLISHED
-from .splits import PROTOCOLS
+from .splits import PROTOCOLS, split_adaptation
 from .storage import read_json, write_atomic
 from .sweep_views import sweep_views
 
@@ -27,8 +27,15 @@ def _notes(row:dict, reused:list) -> str:
              'quick config (demo sizes)' if 'demo' in str(row.get('config', '')).split('+') else '',
              'notebook defaults (quick)' if row.get('config') == 'notebook defaults' else '',
              f"reused by {len(reused)} later identical call(s)" if reused else '',
-             {'transfer': 'cross-corpus', 'within': 'within-corpus reference on the shared emotions'}.get(row.get('transfer'), '')]
+             {'transfer': 'cross-corpus', 'within': 'within-corpus reference on the shared emotions'}.get(row.get('transfer'), ''),
+             _adaptation_note(row.get('protocol') or '')]
     return '; '.join(n for n in notes if n)
+
+def _adaptation_note(protocol:str) -> str:
+    "What a speaker-adapted row used of its test speakers (05d_speaker_norm); '' for a plain protocol."
+    adapt = split_adaptation(protocol)[1]
+    if adapt == 'all': return "speaker-adapted: every clip of each speaker standardises that speaker (transductive); labels not used"
+    return f"speaker-adapted: {adapt} unlabelled clips of each test speaker, not scored; labels not used" if adapt else ''
 
 def where_failed(error:dict) -> str:
     "Where a run failed, for the console: the cell and the exception's name ('at cell 7: ValueError'), or the name alone when no cell is known (a dead kernel)."
@@ -78,7 +85,10 @@ def summary_table(reports:Path) -> pd.DataFrame:
     "Every run under `reports` and the published reference rows, grouped by protocol; newest run first within a group."
     rows = [r for d in sorted(Path(reports).glob('*/*/'), key=lambda d: d.name, reverse=True) if d.is_dir() for r in _rows(d)]
     table = pd.DataFrame(rows + PUBLISHED)
-    rank = table.protocol.fillna('').map(lambda p: PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else len(PROTOCOL_ORDER))
+    def rank(p):  # the order of PROTOCOL_ORDER, each speaker-adapted protocol right after its plain one
+        base, adapt = split_adaptation(p)
+        return (PROTOCOL_ORDER.index(base) if base in PROTOCOL_ORDER else len(PROTOCOL_ORDER), 0 if not adapt else 1 if adapt == 'all' else 2, str(adapt))
+    rank = table.protocol.fillna('').map(rank)
     return table.assign(_rank=rank).sort_values('_rank', kind='stable').drop(columns='_rank').reset_index(drop=True)
 
 # %% ../nbs/07c_summary.ipynb #6e241143

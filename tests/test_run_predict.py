@@ -167,3 +167,22 @@ def test_speed_perturbed_copies_are_compared_with_the_plain_probe(demo4, demo_ru
     assert 0 <= m['speed_perturb']['ua_without']['mean'] <= 1 and m['speed_perturb']['seconds_per_clip']['1.1'] > 0
     report = (run_dir/'05_whisper_encoder.ipynb').read_text()
     assert 'speed-perturbed copies (1.1) on ravdess-demo (si6): UA ' in report and 'speed 1.1 ' in report
+
+
+def test_speaker_adapted_protocols_are_runs_of_their_own(demo4, demo_run, tmp_path):
+    "05 under si+adapt8 and si+adaptall: each its own run and section, the enrolment clips not scored, the plain probe on the same clips beside it."
+    r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si,si+adapt8,si+adaptall', '--set', 'folds=[1]',
+            '--set', 'whisper_model=tiny.en', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', '--set', 'enrol_curve=[4]', env=demo_run[2])
+    assert r.returncode == 0, r.stdout + r.stderr
+    runs = {m['protocol']: m for m in (json.loads((d/'metrics.json').read_text()) for d in (tmp_path/'05_whisper_encoder').iterdir())}
+    assert set(runs) == {'si6', 'si6+adapt8', 'si6+adaptall'}
+    plain, k8, every = runs['si6'], runs['si6+adapt8'], runs['si6+adaptall']
+    assert k8['folds'][0]['n_test'] == plain['folds'][0]['n_test'] - 8  # one test actor in fold 1 of four actors: its 8 enrolment clips are not scored
+    assert every['folds'][0]['n_test'] == plain['folds'][0]['n_test'] and every['adaptation']['labels_used'] is False
+    assert k8['adaptation']['enrolment'] == 8 and 'labels never used' in k8['protocol_description']
+    assert [p['clips'] for p in every['adaptation']['curve']] == ['4', 'all'] and k8['adaptation']['curve'] == []
+    summary = (tmp_path/'summary.md').read_text()
+    assert summary.index('## si6:') < summary.index('## si6+adaptall:') < summary.index('## si6+adapt8:')
+    assert 'speaker-adapted: 8 unlabelled clips of each test speaker, not scored; labels not used' in summary
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, '--protocol', 'si+adapt8', env=demo_run[2])
+    assert r.returncode == 2 and '01_spectrogram_cnn has no speaker adaptation' in r.stderr and 'Traceback' not in r.stderr
