@@ -158,7 +158,7 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
 
 def test_speed_perturbed_copies_are_compared_with_the_plain_probe(demo4, demo_run, tmp_path):
     "05 with speed_perturb: the probe trains on the copies too, and its report gives the plain probe beside it and what the copies cost."
-    r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--set', 'folds=[1]', '--set', 'whisper_model=tiny.en',
+    r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si', '--set', 'folds=[1]', '--set', 'whisper_model=tiny.en',
             '--set', 'speed_perturb=[1.1]', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', env=demo_run[2])
     assert r.returncode == 0, r.stdout + r.stderr
     run_dir = next((tmp_path/'05_whisper_encoder').iterdir())
@@ -180,7 +180,8 @@ def test_speaker_adapted_protocols_are_runs_of_their_own(demo4, demo_run, tmp_pa
     assert k8['folds'][0]['n_test'] == plain['folds'][0]['n_test'] - 8  # one test actor in fold 1 of four actors: its 8 enrolment clips are not scored
     assert every['folds'][0]['n_test'] == plain['folds'][0]['n_test'] and every['adaptation']['labels_used'] is False
     assert k8['adaptation']['enrolment'] == 8 and 'labels never used' in k8['protocol_description']
-    assert [p['clips'] for p in every['adaptation']['curve']] == ['4', 'all'] and k8['adaptation']['curve'] == []
+    assert [(p['clips'], p['mix']) for p in every['adaptation']['curve']] == [('4', m) for m in ('random', 'balanced', 'neutral', 'one')] + [('all', 'every clip')]
+    assert k8['adaptation']['curve'] == []  # the curve is the +adaptall run's
     summary = (tmp_path/'summary.md').read_text()
     assert summary.index('## si6:') < summary.index('## si6+adaptall:') < summary.index('## si6+adapt8:')
     assert 'speaker-adapted: 8 unlabelled clips of each test speaker, not scored; labels not used' in summary
