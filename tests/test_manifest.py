@@ -115,7 +115,7 @@ def test_generated_folds_are_speaker_independent_and_reproducible(demo4, env, tm
 def test_cross_corpus_from_manifests(manifests, demo4, env, tmp_path):
     cli('manifest', demo4, '--out', tmp_path/'demo.jsonl', check=True)
     r = cli('run', '06_cross_corpus', '--data', tmp_path/'demo.jsonl', '--set', f'other={os.path.relpath(manifests[0])}', '--out', tmp_path/'x', '--quiet',
-            '--set', 'branches=[whisper_encoder]', '--set', 'whisper_model=tiny.en', env=env)
+            '--set', 'branches=[whisper_encoder]', '--set', 'whisper_model=tiny.en', '--set', 'Cs=[0.1]', '--set', 'standardise=[speaker]', env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((next((tmp_path/'x'/'06_cross_corpus').iterdir())/'metrics.json').read_text())
     assert m['shared_emotions'] == ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']

@@ -156,25 +156,20 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
     assert fold['best_epoch'] == 2 and len(fold['history']) == 2 and 'val_ua' not in fold['history'][-1]
 
 
-def test_speed_perturbed_copies_are_compared_with_the_plain_probe(demo4, demo_run, tmp_path):
-    "05 with speed_perturb: the probe trains on the copies too, and its report gives the plain probe beside it and what the copies cost."
-    r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si', '--set', 'folds=[1]', '--set', 'whisper_model=tiny.en',
-            '--set', 'speed_perturb=[1.1]', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', env=demo_run[2])
-    assert r.returncode == 0, r.stdout + r.stderr
-    run_dir = next((tmp_path/'05_whisper_encoder').iterdir())
-    m = json.loads((run_dir/'metrics.json').read_text())
-    assert m['model'] == 'logistic probe (C by inner CV) + speed-perturbed copies 1.1' and m['speed_perturb']['speeds'] == [1.1]
-    assert 0 <= m['speed_perturb']['ua_without']['mean'] <= 1 and m['speed_perturb']['seconds_per_clip']['1.1'] > 0
-    report = (run_dir/'05_whisper_encoder.ipynb').read_text()
-    assert 'speed-perturbed copies (1.1) on ravdess-demo (si6): UA ' in report and 'speed 1.1 ' in report
-
-
-def test_speaker_adapted_protocols_are_runs_of_their_own(demo4, demo_run, tmp_path):
-    "05 under si+adapt8 and si+adaptall: each its own run and section, the enrolment clips not scored, the plain probe on the same clips beside it."
+def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_path):
+    "05 under si+adapt8 and si+adaptall: each its own run and section, the enrolment clips not scored, the plain probe on the same clips beside it; under si, speed-perturbed copies compared with the plain probe."
     r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si,si+adapt8,si+adaptall', '--set', 'folds=[1]',
-            '--set', 'whisper_model=tiny.en', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', '--set', 'enrol_curve=[4]', env=demo_run[2])
+            '--set', 'whisper_model=tiny.en', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', '--set', 'enrol_curve=[4]',
+            '--set', 'speed_perturb=[1.1]', env=demo_run[2])
     assert r.returncode == 0, r.stdout + r.stderr
     runs = {m['protocol']: m for m in (json.loads((d/'metrics.json').read_text()) for d in (tmp_path/'05_whisper_encoder').iterdir())}
+    plain_dir = next(d for d in (tmp_path/'05_whisper_encoder').iterdir() if '-si-' in d.name)  # run folders name their protocol
+    m = runs['si6']
+    assert m['model'] == 'logistic probe (C by inner CV) + speed-perturbed copies 1.1' and m['speed_perturb']['speeds'] == [1.1]
+    assert 0 <= m['speed_perturb']['ua_without']['mean'] <= 1 and m['speed_perturb']['seconds_per_clip']['1.1'] > 0
+    report = (plain_dir/'05_whisper_encoder.ipynb').read_text()
+    assert 'speed-perturbed copies (1.1) on ravdess-demo (si6): UA ' in report and 'speed 1.1 ' in report
+    assert runs['si6+adapt8']['speed_perturb'] is None  # the plain protocol's option
     assert set(runs) == {'si6', 'si6+adapt8', 'si6+adaptall'}
     plain, k8, every = runs['si6'], runs['si6+adapt8'], runs['si6+adaptall']
     assert k8['folds'][0]['n_test'] == plain['folds'][0]['n_test'] - 8  # one test actor in fold 1 of four actors: its 8 enrolment clips are not scored
