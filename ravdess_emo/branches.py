@@ -112,8 +112,11 @@ def branch_recipes(p:dict) -> dict[str, TrainConfig|LogisticRecipe]:
 def train_branch(name:str, X, files, folds:list,
                  recipe:TrainConfig|LogisticRecipe,  # the branch's recipe, from `branch_recipes`
                  classes:list|None=None,  # class names in label order; None: the table's corpus's
-                 keep_features:bool=False) -> dict:
+                 keep_features:bool=False,
+                 test_X=None,  # a logistic probe's test-row features where they differ from the training rows' (speaker-adapted, 05d); None: X
+                ) -> dict:
     "A branch trained and tested on each fold by its recipe, from its features: the shared learner's result, or the logistic probe's."
-    if isinstance(recipe, LogisticRecipe): return recipe.cross_validate(X, files, folds, classes)
+    if isinstance(recipe, LogisticRecipe): return recipe.cross_validate(X, files, folds, classes, test_X)
+    if test_X is not None: raise ValueError(f"branch {name!r} is trained by the shared learner: test_X is the logistic probe's")
     build = branch_model(name, len(classes or classes_of(files)))
     return cross_validate(build, fold_inputs(name, X), files, folds, recipe, keep_features=keep_features, classes=classes)

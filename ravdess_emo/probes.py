@@ -149,6 +149,8 @@ class LogisticRecipe:
     seed:int = 0
     rows:str = 'all'
 
-    def cross_validate(self, X:np.ndarray, files:pd.DataFrame, folds:list[Fold], classes:list|None=None) -> dict:
+    def cross_validate(self, X:np.ndarray, files:pd.DataFrame, folds:list[Fold], classes:list|None=None,
+                       test_X:np.ndarray|None=None,  # the test rows' features where they differ from the training rows' (05d); None: X
+                      ) -> dict:
         "`cross_validate_probe` with this recipe."
-        return cross_validate_probe(X, files, folds, tuple(self.Cs), self.inner_folds, self.seed, rows=self.rows, classes=classes)
+        return cross_validate_probe(X, files, folds, tuple(self.Cs), self.inner_folds, self.seed, rows=self.rows, classes=classes, test_X=test_X)

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .corpora import CorpusKind, shared_name
+from .learner import collect, fold_result
 from .metrics import unweighted_accuracy
 from .splits import Fold
 
 # %% auto #0
 __all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'adapted_inputs', 'scored_folds',
-           'ua_on_same_clips']
+           'fold_view', 'on_scored_folds', 'ua_on_same_clips']
 
 # %% ../nbs/05d_speaker_norm.ipynb #9d9ce58c
 MIXES = ('random', 'balanced', 'neutral', 'one')  # how enrolment clips are drawn (the last three read labels: an analysis of what a user's enrolment may be)
@@ -78,6 +79,26 @@ def scored_folds(folds:list[Fold], enrolled:np.ndarray, adapt:int|str) -> list[F
     if adapt == 'all': return folds
     return [Fold(f.name, f.train, f.val, f.test[~enrolled[f.test]], f.test_actors, f.val_actors,
                  '; '.join(x for x in [f.note, f"{int(enrolled[f.test].sum())} enrolment clips of the test speakers not scored"] if x), f.of) for f in folds]
+
+# %% ../nbs/05d_speaker_norm.ipynb #dfae5b8a
+def fold_view(adapted:dict, fold:Fold) -> np.ndarray:
+    "One matrix of a fold's adapted features: every row standardised as training rows are, the fold's test rows with their speaker's enrolment."
+    X = adapted['train'].copy()
+    X[fold.test] = adapted['test'][fold.test]
+    return X
+
+_FOLD_KEYS = {'name', 'of', 'test_actors', 'val_actors', 'note', 'test_speakers', 'val_speakers', 'n_train', 'n_val', 'n_test', 'metrics'}
+
+def on_scored_folds(cv:dict,  # a result on the plain folds (`cross_validate`'s shape, with p_<class> columns)
+                    folds:list[Fold], scored:list[Fold],  # the plain folds, and the same folds as the adapted protocol scores them
+                    files:pd.DataFrame, classes:list) -> dict:
+    "A plain result re-scored on the clips an adapted protocol scores: each fold's test probabilities of those clips, with the fold's training record."
+    out = []
+    for f, s in zip(folds, scored):
+        p, rec = cv['predictions'][cv['predictions'].fold == f.name], next(r for r in cv['folds'] if r['name'] == f.name)
+        proba = p[[f'p_{c}' for c in classes]].to_numpy()[np.isin(f.test, s.test)]
+        out.append(fold_result(s, files, proba, classes, **{k: v for k, v in rec.items() if k not in _FOLD_KEYS}))
+    return dict(cv, **collect(out))
 
 # %% ../nbs/05d_speaker_norm.ipynb #89eaa8e2
 def ua_on_same_clips(a:dict, b:dict) -> float:

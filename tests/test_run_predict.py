@@ -3,6 +3,7 @@ import json, os, shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -182,3 +183,22 @@ def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_pa
     assert 'speaker-adapted: 8 unlabelled clips of each test speaker, not scored; labels not used' in summary
     r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, '--protocol', 'si+adapt8', env=demo_run[2])
     assert r.returncode == 2 and '01_spectrogram_cnn has no speaker adaptation' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_fusion_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
+    "04 under si+adapt8: the probe branch standardised per speaker, the CNN trained as under si, every branch and fusion scored without the enrolment clips, the plain fusion on the same clips beside it."
+    r = cli('run', '04_fusion', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si+adapt8', '--set', 'folds=[1]', '--set', 'epochs=2',
+            '--set', 'branches=[spectrogram,whisper_encoder]', '--set', 'whisper_model=tiny.en', '--set', 'Cs=[0.1]', '--set', 'untrained_ablation=false',
+            env=demo_run[2])
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir, = (tmp_path/'04_fusion').iterdir()
+    m = json.loads((run_dir/'metrics.json').read_text())
+    a = m['adaptation']
+    assert m['protocol'] == 'si6+adapt8' and m['label'].endswith('(whisper_encoder speaker-adapted)')
+    assert (a['adapted_branches'], a['enrolment'], a['labels_used'], a['enrolment_clips']) == (['whisper_encoder'], 8, False, 32)
+    assert m['folds'][0]['n_test'] == a['scored_clips'] == 60 - 8  # fold 1's test actor: 60 clips, 8 of them enrolment, not scored
+    predictions = pd.read_csv(run_dir/'predictions.csv')
+    assert len(predictions) == 52 and 0 <= a['plain_late_fusion_ua']['mean'] <= 1 and set(a['paired']) == {'diff_ua', 'ci', 'p_permutation'}
+    report = (run_dir/'04_fusion.ipynb').read_text()
+    assert 'spectrogram trained as under si6, scored on the same clips; labels never used' in report
+    assert 'plain (si6) on the same 52 scored clips' in report
