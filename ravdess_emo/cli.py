@@ -83,10 +83,11 @@ def cmd_sweep(a) -> int:
 def cmd_predict(a) -> int:
     "Emotions of audio files from a saved model; exit 1 when any file could not be scored."
     from ravdess_emo.scoring import format_predictions, onnx_twin, predict_files_onnx
-    if onnx_twin(a.model) and not a.torch: results = predict_files_onnx(a.model, a.audio, a.top)  # no torch to import: about a second
+    if onnx_twin(a.model) and not a.torch and not a.enrol: results = predict_files_onnx(a.model, a.audio, a.top)  # no torch to import: about a second
     else:
         from ravdess_emo.predict import predict_files
-        results = predict_files(a.model, a.audio, a.top)
+        results = predict_files(a.model, a.audio, a.top, a.enrol)
+    for note in dict.fromkeys(r['note'] for r in results if r.get('note')): print(f"ravdess-emo predict: {note}", file=sys.stderr)  # which probe answered, once
     print('\n'.join(json.dumps(r) for r in results) if a.json else format_predictions(results))
     return 1 if any(r.get('error') for r in results) else 0
 
@@ -175,6 +176,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument('--json', action='store_true', help='one JSON object per line')
     q.add_argument('--top', type=_positive, default=3, help='how many emotions to list per file (default 3)')
     q.add_argument('--torch', action='store_true', help='score with torch even when the model has an ONNX twin (model.onnx)')
+    q.add_argument('--enrol', nargs='+', type=Path, metavar='CLIP', help="unlabelled clips of the speaker of the files, for a model trained speaker-adapted "
+                   "(05_whisper_encoder under si+adapt16 or si+adaptall with train_final=true): that speaker's features are standardised with their statistics")
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus folder or manifest (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')

@@ -23,6 +23,7 @@ from .features import seed_png_of
 from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, graph_digest, speech_windows, spectrum_settings
 from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
+from .probe_model import PROBE_MODEL, ProbeModel, probe_file_predictions
 
 # %% auto #0
 __all__ = ['FORMAT', 'window_features', 'train_final_model', 'weights_digest', 'SpectrumToProba', 'export_onnx', 'save_model',
@@ -105,12 +106,14 @@ def export_onnx(path:str|Path, model:torch.nn.Module, meta:dict) -> Path:
 # %% ../nbs/08_predict.ipynb #b474a24d
 def save_model(path:str|Path, model:torch.nn.Module, model_name:str, input_shape:tuple, feature:dict,
                corpus=None,  # the corpus it was trained on: its classes, name and checksum go into the file
-               run_record:dict|None=None) -> Path:
+               run_record:dict|None=None,
+               extra:dict|None=None,  # more metadata (an encoder probe's: its probes and speaker normalisation)
+              ) -> Path:
     "One file with the weights and everything needed to use them, loadable with `weights_only=True`; beside it the ONNX twin (`export_onnx`) for spectrogram features."
     meta = dict(format=FORMAT, model=model_name, input_shape=list(input_shape), feature=feature, classes=corpus.classes if corpus else CLASSES,
                 corpus=dict(name=corpus.name, root=str(corpus.root), n_files=len(corpus.files),
                             listing_sha256=listing_checksum(corpus)) if corpus else None,
-                validation=run_record)
+                validation=run_record, **(extra or {}))
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     blob = {'format': FORMAT, 'meta': json.dumps(meta, default=str), 'state_dict': state, 'weights_sha256': weights_digest(state)}
     write_atomic(path, lambda t: torch.save(blob, t))
@@ -139,7 +142,8 @@ def load_model(path:str|Path) -> tuple[torch.nn.Module, dict]:
         raise CorpusError(f"{path}: the model has non-finite weights (NaN or inf in {', '.join(bad[:3])}); it cannot predict")
     try:
         meta = json.loads(blob['meta'])
-        model = make_model(meta['model'], tuple(meta['input_shape']), len(meta['classes']))
+        model = (ProbeModel(meta['input_shape'][0], len(meta['classes']), meta['probes']) if meta['model'] == PROBE_MODEL
+                 else make_model(meta['model'], tuple(meta['input_shape']), len(meta['classes'])))
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as e: raise CorpusError(f"{path}: the model's description and weights do not fit ({str(e).splitlines()[0]})") from None
     return model.eval(), meta
@@ -150,7 +154,11 @@ def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -
     return dict(file_prediction(path, meta['classes'], lambda y, sr: predict(model, window_features(y, sr, meta['feature']))[0], top_k),
                 runtime='torch')
 
-def predict_files(model:str|Path, paths:list, top_k:int=3) -> list[dict]:
+def predict_files(model:str|Path, paths:list, top_k:int=3,
+                  enrol:list|None=None,  # unlabelled clips of the speaker of `paths`, for a model trained speaker-adapted (an encoder probe of 05)
+                 ) -> list[dict]:
     "Predictions for audio files from a saved model (file or run folder): the one call from Python."
     net, meta = load_model(model)
-    return [predict_file(net, meta, p, top_k) for p in paths]
+    if meta['model'] == PROBE_MODEL: return probe_file_predictions(net, meta, paths, top_k, enrol)
+    note = {'note': "this model was trained without speaker adaptation: the enrolment clips were not used"} if enrol else {}
+    return [dict(predict_file(net, meta, p, top_k), **note) for p in paths]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 
 from conftest import QUICK, cli
 
@@ -158,10 +159,10 @@ def test_seed_config_trains_on_all_of_the_70_percent_and_keeps_the_last_epoch(de
 
 
 def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_path):
-    "05 under si+adapt8 and si+adaptall: each its own run and section, the enrolment clips not scored, the plain probe on the same clips beside it; under si, speed-perturbed copies compared with the plain probe."
+    "05 under si+adapt8 and si+adaptall: each its own run and section, the enrolment clips not scored, the plain probe on the same clips beside it; under si, speed-perturbed copies compared with the plain probe; the final probes answer predict, with enrolment clips or without."
     r = cli('run', '05_whisper_encoder', '--data', demo4, '--out', tmp_path, '--quiet', '--protocol', 'si,si+adapt8,si+adaptall', '--set', 'folds=[1]',
             '--set', 'whisper_model=tiny.en', '--set', 'all_layers=false', '--set', 'decompose=false', '--set', 'Cs=[0.1]', '--set', 'enrol_curve=[4]',
-            '--set', 'speed_perturb=[1.1]', env=demo_run[2])
+            '--set', 'speed_perturb=[1.1]', '--set', 'train_final=true', env=demo_run[2])
     assert r.returncode == 0, r.stdout + r.stderr
     runs = {m['protocol']: m for m in (json.loads((d/'metrics.json').read_text()) for d in (tmp_path/'05_whisper_encoder').iterdir())}
     plain_dir = next(d for d in (tmp_path/'05_whisper_encoder').iterdir() if '-si-' in d.name)  # run folders name their protocol
@@ -183,6 +184,25 @@ def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_pa
     assert 'speaker-adapted: 8 unlabelled clips of each test speaker, not scored; labels not used' in summary
     r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, '--protocol', 'si+adapt8', env=demo_run[2])
     assert r.returncode == 2 and '01_spectrogram_cnn has no speaker adaptation' in r.stderr and 'Traceback' not in r.stderr
+    # predict: the adapted probe with a speaker's enrolment clips, the plain one without them, each saying so once
+    k8_dir = next(d for d in (tmp_path/'05_whisper_encoder').iterdir() if '+adapt8' in d.name)
+    clips = sorted(map(str, (Path(demo4)/'Actor_02').glob('*.wav')))
+    scored = lambda r: [json.loads(line) for line in r.stdout.splitlines()]
+    r = cli('predict', k8_dir, *clips[8:12], '--enrol', *clips[:8], '--json', env=demo_run[2])
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count('speaker-adapted probe: the files standardised (mean_std) with the statistics of 8 enrolment clips') == 1
+    adapted = scored(r)
+    r = cli('predict', k8_dir, *clips[8:12], '--json', env=demo_run[2])
+    assert r.returncode == 0 and 'without enrolment clips of the speaker (--enrol) its plain, speaker-independent probe answered' in r.stderr
+    plain = scored(r)
+    assert [p['path'] for p in plain] == clips[8:12] and all(abs(sum(p['probabilities'].values()) - 1) < 1e-6 for p in adapted + plain)
+    assert any(a['probabilities'] != p['probabilities'] for a, p in zip(adapted, plain))  # two probes, two answers
+    meta = json.loads(torch.load(k8_dir/'model.pt', weights_only=True)['meta'])
+    assert (meta['model'], meta['probes'], meta['speaker_norm'], meta['feature']['models']) == ('encoder_probe', ['plain', 'adapted'], 'mean_std', ['tiny.en'])
+    r = cli('predict', plain_dir, clips[8], '--enrol', clips[0], env=demo_run[2])
+    assert r.returncode == 0 and 'trained without speaker adaptation: the enrolment clips were not used' in r.stderr
+    r = cli('predict', k8_dir, clips[8], '--enrol', tmp_path/'missing.wav', env=demo_run[2])
+    assert r.returncode == 2 and 'missing.wav' in r.stderr and 'Traceback' not in r.stderr
 
 
 def test_fusion_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
