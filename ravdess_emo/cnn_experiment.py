@@ -15,12 +15,13 @@ from .learner import TrainConfig, cross_validate, set_seed
 from .metrics import format_summary, plot_confusion
 from .models import make_model
 from .predict import save_model, train_final_model
-from .run_record import Run, fold_table, plot_histories, protocol_comparison
-from .splits import make_folds, protocol_description, resolve_protocol, select_folds
+from .run_record import Run, fold_table, paired_results, plot_histories, protocol_comparison
+from .speaker_norm import adapted_inputs, fold_view, neutral_classes, on_scored_folds, scored_folds
+from .splits import make_folds, protocol_description, resolve_protocol, select_folds, split_adaptation
 
 # %% auto #0
-__all__ = ['CNN_FEATURES', 'start_run', 'feature_settings', 'input_label', 'cnn_inputs', 'plot_examples', 'cnn_recipe',
-           'cross_validate_cnn', 'plot_cnn_results', 'protocol_table', 'final_cnn_model']
+__all__ = ['CNN_FEATURES', 'start_run', 'feature_settings', 'input_label', 'cnn_inputs', 'plot_examples', 'adapted_against_plain',
+           'cnn_recipe', 'cross_validate_cnn', 'plot_cnn_results', 'protocol_table', 'final_cnn_model']
 
 # %% ../nbs/01_spectrogram_cnn.ipynb #48c8c0a3
 CNN_FEATURES = {  # feature -> its extractor as arrays and as the seed's pictures, and what the summary calls each
@@ -77,6 +78,22 @@ def plot_examples(X:np.ndarray, corpus:Corpus, input:str):
     fig.suptitle(f'one take per emotion, actor {corpus.kind.speaker(best)}{others}', fontsize=9); plt.tight_layout()
     return fig
 
+# %% ../nbs/01_spectrogram_cnn.ipynb #8c55b4dc
+def adapted_against_plain(cv:dict, build, X:np.ndarray, corpus:Corpus, chosen:list, scored:list, cfg:TrainConfig, run:Run,
+                          adapted:dict,  # `05d_speaker_norm.adapted_inputs` of X
+                          protocol:str) -> dict:
+    "The plain protocol's networks (from the fold store, or trained now) on the clips a speaker-adapted run scored, the paired test, and what the run's adaptation used."
+    p, (base_protocol, adapt) = run.params, split_adaptation(protocol)
+    with run.stage('train'):
+        plain = on_scored_folds(cross_validate(build, X, corpus.files, chosen, cfg), chosen, scored, corpus.files, list(corpus.classes))
+    c = paired_results(cv, plain, p['seed'])
+    print(f"{protocol} on {corpus.name}: UA {cv['summary']['ua']['mean']:.4f} with each speaker's bands standardised ({p['speaker_norm']}), "
+          f"{plain['summary']['ua']['mean']:.4f} plain ({base_protocol}) on the same {len(cv['predictions'])} scored clips: {100*c['diff_ua']:+.1f} points, "
+          f"95% CI [{100*c['ci'][0]:.1f}, {100*c['ci'][1]:.1f}], p {c['p_permutation']:.3f}; labels never used")
+    return dict(enrolment=adapt, norm=p['speaker_norm'], labels_used=False, statistics="each band's mean and deviation over the speaker's enrolment clips and their frames",
+                scored_clips=len(cv['predictions']), enrolment_clips=int(adapted['enrolled'].sum()) if adapt != 'all' else None, plain_protocol=base_protocol,
+                plain_ua_same_clips=plain['summary']['ua']['mean'], paired=dict(diff_ua=c['diff_ua'], ci=list(c['ci']), p_permutation=c['p_permutation']))
+
 # %% ../nbs/01_spectrogram_cnn.ipynb #39a2c78d
 def cnn_recipe(p:dict,  # the run's parameters
                crop:int|None=None) -> TrainConfig:
@@ -89,13 +106,19 @@ def cross_validate_cnn(run:Run, corpus:Corpus, protocol:str, X:np.ndarray, featu
     p = run.params
     chosen = select_folds(make_folds(corpus.files, protocol, p['seed'], p['n_val_actors'], val_size=p['val_size']), p['folds'])
     crop = round(X.shape[-1]*p['crop_seconds']/p['seconds']) if p['crop_seconds'] and p['input'] == 'array' else None
-    cfg = cnn_recipe(p, crop)
+    cfg, build = cnn_recipe(p, crop), lambda X: make_model(p['model'], X.shape[1:], len(corpus.classes))
+    base_protocol, adapt = split_adaptation(protocol)  # adapt: enrolment clips per speaker, 'all', or None for a plain protocol
+    if adapt and p['input'] != 'array': raise ValueError(f"protocol {protocol} standardises each speaker's bands: input 'array'")
+    adapted = adapted_inputs(X, corpus.files, adapt, p['speaker_norm'], p['seed'], neutral=neutral_classes(corpus.kind)) if adapt else None
+    scored = scored_folds(chosen, adapted['enrolled'], adapt) if adapt else chosen  # under +adaptK the test speakers' enrolment clips are not scored
     with run.stage('train'):
-        cv = cross_validate(lambda X: make_model(p['model'], X.shape[1:], len(corpus.classes)), X, corpus.files, chosen, cfg, run.dir)
+        cv = cross_validate(build, (lambda fold: fold_view(adapted, fold)) if adapt else X, corpus.files, scored, cfg, run.dir)
+    adaptation = adapted_against_plain(cv, build, X, corpus, chosen, scored, cfg, run, adapted, protocol) if adapt else None
     seconds_per_epoch = float(np.mean([h['seconds'] for f in cv['folds'] for h in f['history']]))
     model = f"{p['model']} ({p['optimizer']}, {p['schedule']}, keep {p['select']}{', bf16' if cfg.precision == 'bf16' else ''})"
+    model += f", speakers standardised per band ({p['speaker_norm']}) with {'all their' if adapt == 'all' else adapt} unlabelled clips" if adapt else ''
     record = run.finish(corpus, protocol, cv, input=input_label(feature, p['input'], X.shape[1:], p['seconds']), model=model,
-                        features=features, seconds_per_epoch=seconds_per_epoch)
+                        features=features, seconds_per_epoch=seconds_per_epoch, **({'adaptation': adaptation} if adapt else {}))
     print(f"{p['model']} on {p['input']} input, {protocol}, {len(chosen)} fold(s): {format_summary(cv['summary'])}")
     print(f"cost: {seconds_per_epoch:.2f} s per epoch on {len(chosen[0].train)} training files")
     return cv, record, cfg
@@ -120,8 +143,11 @@ def protocol_table(run:Run, record:dict, out_dir:str|None) -> pd.DataFrame|None:
 
 # %% ../nbs/01_spectrogram_cnn.ipynb #5c998c81
 def final_cnn_model(run:Run, X:np.ndarray, corpus:Corpus, protocol:str, cfg:TrainConfig, cv:dict, record:dict, features:dict):
-    "Train the recipe on every file for the folds' epochs and save it as `model.pt` in the run folder; its path."
+    "Train the recipe on every file for the folds' epochs and save it as `model.pt` in the run folder; its path (None under a speaker-adapted protocol)."
     p = run.params
+    if split_adaptation(protocol)[1]:
+        print(f"train_final: a CNN's final model is the plain protocol's; under {protocol} none is saved (run {run.experiment} under {split_adaptation(protocol)[0]})")
+        return None
     final_epochs = p['epochs'] if p['select'] == 'last' else max(1, int(np.median([f['best_epoch'] for f in cv['folds']])))
     with run.stage('final model'):
         final, _ = train_final_model(X, corpus.files, p['model'], final_epochs, cfg)

@@ -51,17 +51,18 @@ def neutral_classes(kind:CorpusKind) -> list[str]:
 # %% ../nbs/05d_speaker_norm.ipynb #62269bd7
 NORMS = ('mean', 'mean_std')  # subtract the speaker's mean; or subtract it and divide by the speaker's standard deviation
 
-def speaker_standardised(X:np.ndarray, speakers:np.ndarray,  # features and the speaker of each row
+def speaker_standardised(X:np.ndarray,  # features (rows, dim), or spectrogram arrays (rows, channels, bins, frames)
+                         speakers:np.ndarray,  # the speaker of each row
                          enrolled:np.ndarray,  # the rows whose statistics standardise their speaker
                          norm:str='mean_std') -> np.ndarray:
-    "Each speaker's rows minus the mean of that speaker's enrolled rows (and, for 'mean_std', over their standard deviation; a constant dimension is left unscaled)."
+    "Each speaker's rows minus the mean of that speaker's enrolled rows (and, for 'mean_std', over their standard deviation; a constant dimension is left unscaled); for arrays, each band's statistics over the enrolled rows and their frames."
     if norm not in NORMS: raise ValueError(f"speaker_norm must be one of {', '.join(NORMS)}, got {norm!r}")
-    Z = np.empty_like(X, dtype=np.float32)
+    Z, axes = np.empty_like(X, dtype=np.float32), (0,) if X.ndim == 2 else (0, X.ndim - 1)  # over rows; for arrays over their frames too
     for s in np.unique(speakers):
         rows, enrol = speakers == s, (speakers == s) & enrolled
         if not enrol.any(): raise ValueError(f"speaker {s} has no enrolment clip")
-        sd = X[enrol].std(0) if norm == 'mean_std' else np.ones(X.shape[1])
-        Z[rows] = (X[rows] - X[enrol].mean(0))/np.where(sd > 1e-8, sd, 1)
+        sd = X[enrol].std(axes, keepdims=True)[0] if norm == 'mean_std' else 1
+        Z[rows] = (X[rows] - X[enrol].mean(axes, keepdims=True)[0])/np.where(sd > 1e-8, sd, 1)
     return Z
 
 # %% ../nbs/05d_speaker_norm.ipynb #d48d304c

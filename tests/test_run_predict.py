@@ -182,8 +182,8 @@ def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_pa
     summary = (tmp_path/'summary.md').read_text()
     assert summary.index('## si6:') < summary.index('## si6+adaptall:') < summary.index('## si6+adapt8:')
     assert 'speaker-adapted: 8 unlabelled clips of each test speaker, not scored; labels not used' in summary
-    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, '--protocol', 'si+adapt8', env=demo_run[2])
-    assert r.returncode == 2 and '01_spectrogram_cnn has no speaker adaptation' in r.stderr and 'Traceback' not in r.stderr
+    r = cli('run', '03_whisper_rnn', '--data', demo4, '--out', tmp_path, '--protocol', 'si+adapt8', env=demo_run[2])
+    assert r.returncode == 2 and '03_whisper_rnn has no speaker adaptation' in r.stderr and 'Traceback' not in r.stderr
     # predict: the adapted probe with a speaker's enrolment clips, the plain one without them, each saying so once
     k8_dir = next(d for d in (tmp_path/'05_whisper_encoder').iterdir() if '+adapt8' in d.name)
     clips = sorted(map(str, (Path(demo4)/'Actor_02').glob('*.wav')))
@@ -222,3 +222,17 @@ def test_fusion_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
     report = (run_dir/'04_fusion.ipynb').read_text()
     assert 'spectrogram trained as under si6, scored on the same clips; labels never used' in report
     assert 'plain (si6) on the same 52 scored clips' in report
+
+
+def test_cnn_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
+    "01 under si+adapt8: each speaker's bands standardised, the enrolment clips not scored, the plain networks (the session run's, from the fold store) on the same clips beside it; no final model."
+    r = cli('run', '01_spectrogram_cnn', '--data', demo4, '--out', tmp_path, *QUICK, '--protocol', 'si+adapt8', '--set', 'train_final=true', env=demo_run[2])
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir, = (tmp_path/'01_spectrogram_cnn').iterdir()
+    m = json.loads((run_dir/'metrics.json').read_text())
+    a = m['adaptation']
+    assert m['protocol'] == 'si6+adapt8' and m['folds'][0]['n_test'] == a['scored_clips'] == 60 - 8 and a['enrolment_clips'] == 32
+    assert 'speakers standardised per band (mean_std) with 8 unlabelled clips' in m['model'] and a['labels_used'] is False
+    assert 0 <= a['plain_ua_same_clips'] <= 1 and not (run_dir/'model.pt').exists()
+    report = (run_dir/'01_spectrogram_cnn.ipynb').read_text()
+    assert "plain (si6) on the same 52 scored clips" in report and "a CNN's final model is the plain protocol's" in report
