@@ -139,6 +139,8 @@ def check_corpus_for(plan:dict,  # (experiment, protocol) -> parameters
         if not p: continue
         if isinstance(k := split_adaptation(p)[1], int) and len(few := files.actor.value_counts().loc[lambda n: n <= k]):
             raise CorpusError(f"{corpus}: under {p}, {len(few)} speaker(s) have {k} clips or fewer (the fewest: {few.min()}), so none of theirs would be left to score; use a smaller K")
+        if split_adaptation(p)[1] == 'all' and len(alone := files.actor.value_counts().loc[lambda n: n < 2]):
+            raise CorpusError(f"{corpus}: under {p}, {len(alone)} speaker(s) have a single clip, whose own statistics standardise nothing; adapt needs speakers with several clips")
         n_val = params.get('n_val_actors', 2)
         folds = select_folds(make_folds(files, p, params.get('seed', 0), n_val, val_size=params.get('val_size', 0.1)), params.get('folds'))
         empty = [f.name for f in folds if not len(f.train) or not len(f.test) or (p != 'random70' and n_val and not len(f.val))]
