@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_config.ipynb #975781b9
 from __future__ import annotations
-import ast, json
+import ast, json, sys
 from pathlib import Path
 
 import yaml
@@ -15,9 +15,10 @@ from .storage import project_dir, write_atomic
 from .demo import resolve_corpus
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'RUNNER_KEYS', 'notebook_path', 'available_experiments', 'default_experiments',
-           'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params', 'check_types',
-           'check_output', 'check_corpus_for', 'protocol_plan', 'plan_runs']
+__all__ = ['EXPERIMENTS', 'ON_REQUEST', 'PROBE_BRANCHES', 'RUNNER_KEYS', 'notebook_path', 'available_experiments',
+           'default_experiments', 'notebook_parameters', 'parse_set', 'load_config', 'merge_configs', 'resolve_params',
+           'check_types', 'check_output', 'check_corpus_for', 'protocol_plan', 'adapts', 'without_idle_adaptation',
+           'plan_runs']
 
 # %% ../nbs/07_config.ipynb #5019d967
 EXPERIMENTS = ['00_data', '01_spectrogram_cnn', '02_mfcc_cnn', '03_whisper_rnn', '04_fusion', '05_whisper_encoder', '06_cross_corpus']
@@ -162,6 +163,24 @@ def protocol_plan(experiment:str, config:dict, protocols:list|None=None) -> list
                                    f"({', '.join(e for e in available_experiments() if 'speaker_norm' in notebook_parameters(e))})")
     return plain
 
+# %% ../nbs/07_config.ipynb #aeb5f474
+PROBE_BRANCHES = ('whisper_encoder', 'egemaps', 'compare')  # the branches a logistic probe reads (05b_branches): what 04 standardises per speaker
+
+def adapts(params:dict) -> bool:
+    "Whether a run's parameters leave something to standardise per speaker (04 adapts its logistic probe branches only)."
+    return 'branches' not in params or (params.get('probe', 'logistic') == 'logistic' and any(b in PROBE_BRANCHES for b in params['branches']))
+
+def without_idle_adaptation(params:dict) -> dict:
+    "The plan without speaker-adapted runs that would adapt nothing (each experiment's left out said in one line); a `ValueError` when that leaves an experiment no run."
+    idle = [(e, p) for (e, p), prm in params.items() if p and split_adaptation(p)[1] and not adapts(prm)]
+    for e in dict.fromkeys(e for e, _ in idle):
+        left_out = [p for x, p in idle if x == e]
+        if all((x, p) in idle for x, p in params if x == e):
+            raise ValueError(f"{e} under {', '.join(left_out)} adapts its logistic probe branches ({', '.join(PROBE_BRANCHES)}) and branches {params[(e, left_out[0])]['branches']} "
+                             "have none; add one (with probe 'logistic'), or run it under a plain protocol")
+        print(f"{e}: branches {params[(e, left_out[0])]['branches']} have nothing to adapt per speaker; {', '.join(left_out)} left out", file=sys.stderr)
+    return {k: v for k, v in params.items() if k not in idle}
+
 # %% ../nbs/07_config.ipynb #ef79c4e9
 RUNNER_KEYS = ('demo',)  # config keys for the runner itself, not for notebooks
 
@@ -185,5 +204,6 @@ def plan_runs(experiments:list[str]|None=None,  # names; None: every available e
     for (e, p), prm in params.items():
         check_types(e, prm)
         if isinstance(prm.get('other'), str): prm['other'] = str(Path(prm['other']).resolve())  # the notebook runs in nbs/: a path relative to here means here
+    params = without_idle_adaptation(params)
     check_corpus_for(params, corpus)
     return params, corpus, ['default'] + [Path(f).stem for f in config_files] + (['set'] if sets else [])
