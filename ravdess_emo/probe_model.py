@@ -4,7 +4,6 @@
 
 # %% ../nbs/08b_probe_model.ipynb #1789099b
 from __future__ import annotations
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
