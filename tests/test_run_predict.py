@@ -215,6 +215,7 @@ def test_fusion_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
     m = json.loads((run_dir/'metrics.json').read_text())
     a = m['adaptation']
     assert m['protocol'] == 'si6+adapt8' and m['label'].endswith('(whisper_encoder speaker-adapted)')
+    assert m['model'].endswith('; whisper_encoder standardised per speaker (mean_std), the networks as under si6')  # the summary's model column says it
     assert (a['adapted_branches'], a['enrolment'], a['labels_used'], a['enrolment_clips']) == (['whisper_encoder'], 8, False, 32)
     assert m['folds'][0]['n_test'] == a['scored_clips'] == 60 - 8  # fold 1's test actor: 60 clips, 8 of them enrolment, not scored
     predictions = pd.read_csv(run_dir/'predictions.csv')
