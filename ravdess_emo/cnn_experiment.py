@@ -15,8 +15,8 @@ from .learner import TrainConfig, cross_validate, set_seed
 from .metrics import format_summary, plot_confusion
 from .models import make_model
 from .predict import save_model, train_final_model
-from .run_record import Run, fold_table, paired_results, plot_histories, protocol_comparison
-from .speaker_norm import adapted_inputs, fold_view, neutral_classes, on_scored_folds, scored_folds
+from .run_record import Run, fold_table, plot_histories, protocol_comparison
+from .speaker_norm import adapted_inputs, against_plain, against_plain_line, fold_view, neutral_classes, on_scored_folds, scored_folds
 from .splits import make_folds, protocol_description, resolve_protocol, select_folds, split_adaptation
 
 # %% auto #0
@@ -83,16 +83,12 @@ def adapted_against_plain(cv:dict, build, X:np.ndarray, corpus:Corpus, chosen:li
                           adapted:dict,  # `05d_speaker_norm.adapted_inputs` of X
                           protocol:str) -> dict:
     "The plain protocol's networks (from the fold store, or trained now) on the clips a speaker-adapted run scored, the paired test, and what the run's adaptation used."
-    p, (base_protocol, adapt) = run.params, split_adaptation(protocol)
+    p = run.params
     with run.stage('train'):
         plain = on_scored_folds(cross_validate(build, X, corpus.files, chosen, cfg), chosen, scored, corpus.files, list(corpus.classes))
-    c = paired_results(cv, plain, p['seed'])
-    print(f"{protocol} on {corpus.name}: UA {cv['summary']['ua']['mean']:.4f} with each speaker's bands standardised ({p['speaker_norm']}), "
-          f"{plain['summary']['ua']['mean']:.4f} plain ({base_protocol}) on the same {len(cv['predictions'])} scored clips: {100*c['diff_ua']:+.1f} points, "
-          f"95% CI [{100*c['ci'][0]:.1f}, {100*c['ci'][1]:.1f}], p {c['p_permutation']:.3f}; labels never used")
-    return dict(enrolment=adapt, norm=p['speaker_norm'], labels_used=False, statistics="each band's mean and deviation over the speaker's enrolment clips and their frames",
-                scored_clips=len(cv['predictions']), enrolment_clips=int(adapted['enrolled'].sum()) if adapt != 'all' else None, plain_protocol=base_protocol,
-                plain_ua_same_clips=plain['summary']['ua']['mean'], paired=dict(diff_ua=c['diff_ua'], ci=list(c['ci']), p_permutation=c['p_permutation']))
+    record = against_plain(cv, plain, adapted, protocol, p['speaker_norm'], p['seed'])
+    print(against_plain_line(record, cv['summary']['ua']['mean'], protocol, corpus.name, f"each speaker's bands standardised ({p['speaker_norm']}):"))
+    return dict(record, statistics="each band's mean and deviation over the speaker's enrolment clips and their frames")
 
 # %% ../nbs/01_spectrogram_cnn.ipynb #39a2c78d
 def cnn_recipe(p:dict,  # the run's parameters

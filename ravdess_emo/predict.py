@@ -23,7 +23,7 @@ from .features import seed_png_of
 from .scoring import ONNX_FORMAT, SPECTRUM_EXTRACTORS, file_prediction, graph_digest, speech_windows, spectrum_settings
 from .learner import TrainConfig, classes_of, predict, set_seed, train_model
 from .models import make_model
-from .probe_model import PROBE_MODEL, ProbeModel, probe_file_predictions
+from .probe_model import PROBE_MODEL, UNUSED_ENROLMENT, ProbeModel, probe_file_predictions
 
 # %% auto #0
 __all__ = ['FORMAT', 'window_features', 'train_final_model', 'weights_digest', 'SpectrumToProba', 'export_onnx', 'save_model',
@@ -160,5 +160,5 @@ def predict_files(model:str|Path, paths:list, top_k:int=3,
     "Predictions for audio files from a saved model (file or run folder): the one call from Python."
     net, meta = load_model(model)
     if meta['model'] == PROBE_MODEL: return probe_file_predictions(net, meta, paths, top_k, enrol)
-    note = {'note': "this model was trained without speaker adaptation: the enrolment clips were not used"} if enrol else {}
+    note = {'note': UNUSED_ENROLMENT} if enrol else {}
     return [dict(predict_file(net, meta, p, top_k), **note) for p in paths]

@@ -17,8 +17,8 @@ from .speaker_norm import speaker_standardised
 from .whisper_encoder import all_block_features
 
 # %% auto #0
-__all__ = ['PROBE_MODEL', 'ProbeModel', 'set_probe', 'fit_corpus_probe', 'corpus_probe_model', 'probe_probabilities',
-           'probe_file_predictions']
+__all__ = ['PROBE_MODEL', 'UNUSED_ENROLMENT', 'ProbeModel', 'set_probe', 'fit_corpus_probe', 'corpus_probe_model',
+           'probe_probabilities', 'probe_file_predictions']
 
 # %% ../nbs/08b_probe_model.ipynb #a7a588c8
 PROBE_MODEL = 'encoder_probe'  # a saved model's `model` when it is an encoder probe (08_predict reads it by this name)
@@ -71,6 +71,8 @@ def corpus_probe_model(X:np.ndarray, files:pd.DataFrame, classes:list, Cs:tuple=
     return model.eval(), records
 
 # %% ../nbs/08b_probe_model.ipynb #88d05986
+UNUSED_ENROLMENT = "this model was trained without speaker adaptation: the enrolment clips were not used"  # what any such model says when given --enrol
+
 def probe_probabilities(model:ProbeModel, X:np.ndarray,  # features of the clips to score
                         speaker_norm:str|None=None,  # how the model's adapted probe standardises a speaker; None: it has none
                         enrol_X:np.ndarray|None=None,  # features of the speaker's enrolment clips; None: none given
@@ -83,7 +85,7 @@ def probe_probabilities(model:ProbeModel, X:np.ndarray,  # features of the clips
                 + ('; one clip gives a mean but no spread, so the features were only centred' if n == 1 and speaker_norm == 'mean_std' else ''))
         with torch.no_grad(): return model(torch.from_numpy(Z), 'adapted').numpy(), note
     if speaker_norm: note = "this model was trained speaker-adapted; without enrolment clips of the speaker (--enrol) its plain, speaker-independent probe answered"
-    else: note = "this model was trained without speaker adaptation: the enrolment clips were not used" if enrol_X is not None else ''
+    else: note = UNUSED_ENROLMENT if enrol_X is not None else ''
     with torch.no_grad(): return model(torch.from_numpy(X), 'plain').numpy(), note
 
 # %% ../nbs/08b_probe_model.ipynb #f96b276a

@@ -11,11 +11,12 @@ import pandas as pd
 from .corpora import CorpusKind, shared_name
 from .learner import collect, fold_result
 from .metrics import unweighted_accuracy
-from .splits import Fold
+from .run_record import paired_results
+from .splits import Fold, split_adaptation
 
 # %% auto #0
 __all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'adapted_inputs', 'scored_folds',
-           'fold_view', 'on_scored_folds', 'ua_on_same_clips']
+           'fold_view', 'on_scored_folds', 'ua_on_same_clips', 'against_plain', 'against_plain_line']
 
 # %% ../nbs/05d_speaker_norm.ipynb #9d9ce58c
 MIXES = ('random', 'balanced', 'neutral', 'one')  # how enrolment clips are drawn (the last three read labels: an analysis of what a user's enrolment may be)
@@ -106,3 +107,22 @@ def ua_on_same_clips(a:dict, b:dict) -> float:
     "Fold-mean UA of result `b` on the test clips result `a` scored (results in `cross_validate`'s shape)."
     p = b['predictions'].merge(a['predictions'][['path', 'fold']], on=['path', 'fold'])
     return float(np.mean([unweighted_accuracy(g.label.to_numpy(), g.pred.to_numpy()) for _, g in p.groupby('fold', sort=False)]))
+
+# %% ../nbs/05d_speaker_norm.ipynb #a3d6f8a6
+def against_plain(adapted_cv:dict, plain_cv:dict,  # an adapted result, and the plain protocol's on the same clips (or more)
+                  adapted:dict,  # the `adapted_inputs` the adapted result read
+                  protocol:str, norm:str, seed:int=0) -> dict:
+    "The record of a speaker-adapted result: what its adaptation used, the plain result's UA on the same scored clips, and their paired test."
+    base, adapt = split_adaptation(protocol)
+    c = paired_results(adapted_cv, plain_cv, seed)
+    return dict(enrolment=adapt, norm=norm, labels_used=False, scored_clips=len(adapted_cv['predictions']),
+                enrolment_clips=int(adapted['enrolled'].sum()) if adapt != 'all' else None, plain_protocol=base,
+                plain_ua_same_clips=ua_on_same_clips(adapted_cv, plain_cv), paired=dict(diff_ua=c['diff_ua'], ci=list(c['ci']), p_permutation=c['p_permutation']))
+
+def against_plain_line(record:dict, adapted_ua:float, protocol:str, corpus:str,
+                       what:str='',  # what was adapted, in words (e.g. "late fusion")
+                      ) -> str:
+    "One line: the adapted UA beside the plain one on the same clips, their paired difference, its CI and p."
+    p = record['paired']
+    return (f"{protocol} on {corpus}: {what + ' ' if what else ''}UA {adapted_ua:.4f} adapted, {record['plain_ua_same_clips']:.4f} plain ({record['plain_protocol']}) "
+            f"on the same {record['scored_clips']} scored clips: {100*p['diff_ua']:+.1f} points, 95% CI [{100*p['ci'][0]:.1f}, {100*p['ci'][1]:.1f}], p {p['p_permutation']:.3f}; labels never used")
