@@ -15,8 +15,9 @@ from .run_record import paired_results
 from .splits import Fold, split_adaptation
 
 # %% auto #0
-__all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'adapted_inputs', 'scored_folds',
-           'fold_view', 'on_scored_folds', 'ua_on_same_clips', 'against_plain', 'against_plain_line']
+__all__ = ['MIXES', 'NORMS', 'enrolment', 'neutral_classes', 'speaker_standardised', 'bands_standardised_per_clip',
+           'adapted_inputs', 'scored_folds', 'fold_view', 'on_scored_folds', 'ua_on_same_clips', 'against_plain',
+           'against_plain_line']
 
 # %% ../nbs/05d_speaker_norm.ipynb #9d9ce58c
 MIXES = ('random', 'balanced', 'neutral', 'one')  # how enrolment clips are drawn (the last three read labels: an analysis of what a user's enrolment may be)
@@ -65,6 +66,13 @@ def speaker_standardised(X:np.ndarray,  # features (rows, dim), or spectrogram a
         sd = X[enrol].std(axes, keepdims=True)[0] if norm == 'mean_std' else 1
         Z[rows] = (X[rows] - X[enrol].mean(axes, keepdims=True)[0])/np.where(sd > 1e-8, sd, 1)
     return Z
+
+# %% ../nbs/05d_speaker_norm.ipynb #4c8d5be1
+def bands_standardised_per_clip(X:np.ndarray,  # spectrogram arrays (rows, channels, bins, frames), or features (rows, dim)
+                                tol:float=1e-3) -> bool:
+    "Whether every clip's bands already have zero mean and unit deviation over its frames (the MFCC arrays of `00a_features`): then standardising a speaker's or a corpus's bands changes nothing."
+    if X.ndim < 3: return False
+    return bool(np.abs(X.mean(-1)).max() < tol and np.abs(X.std(-1) - 1).max() < 10*tol)
 
 # %% ../nbs/05d_speaker_norm.ipynb #d48d304c
 def adapted_inputs(X:np.ndarray, files:pd.DataFrame,

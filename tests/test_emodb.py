@@ -59,7 +59,9 @@ def test_cross_corpus_both_directions(demo4, emodb, env, tmp_path):
     m = json.loads((next((tmp_path/'06_cross_corpus').iterdir())/'metrics.json').read_text())
     assert m['protocol'] == 'xcorpus' and m['shared_emotions'] == ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
     assert set(m['variants']) == {'spectrogram: ravdess-demo -> emodb', 'spectrogram: emodb within (si5, 5 folds)',
-                                  'spectrogram: emodb -> ravdess-demo', 'spectrogram: ravdess-demo within (si6, 4 folds)'}
+                                  'spectrogram: emodb -> ravdess-demo', 'spectrogram: ravdess-demo within (si6, 4 folds)',
+                                  *(f'spectrogram, {how}-standardised: {d}' for how in ('corpus', 'speaker') for d in ('ravdess-demo -> emodb', 'emodb -> ravdess-demo'))}
+    # configs/default.yaml standardises every branch per corpus and per speaker too: the CNN's bands, each with its own corpus's (speaker's) unlabelled clips
     assert m['folds'][0]['n_test'] == 535 - 81  # every EmoDB file but boredom's
     assert m['other_corpus']['name'] == 'emodb'
     assert m['params']['cnn_recipe']['schedule'] == 'onecycle' and m['params']['precision'] == 'auto'  # configs/default.yaml's CNN recipe and arithmetic reach 06's CNN branch
