@@ -16,7 +16,7 @@ from .metrics import format_summary, plot_confusion
 from .models import make_model
 from .predict import save_model, train_final_model
 from .run_record import Run, fold_table, plot_histories, protocol_comparison
-from .speaker_norm import adapted_inputs, against_plain, against_plain_line, fold_view, neutral_classes, on_scored_folds, scored_folds
+from .speaker_norm import adapted_inputs, bands_standardised_per_clip, against_plain, against_plain_line, fold_view, neutral_classes, on_scored_folds, scored_folds
 from .splits import make_folds, protocol_description, resolve_protocol, select_folds, split_adaptation
 
 # %% auto #0
@@ -105,6 +105,7 @@ def cross_validate_cnn(run:Run, corpus:Corpus, protocol:str, X:np.ndarray, featu
     cfg, build = cnn_recipe(p, crop), lambda X: make_model(p['model'], X.shape[1:], len(corpus.classes))
     base_protocol, adapt = split_adaptation(protocol)  # adapt: enrolment clips per speaker, 'all', or None for a plain protocol
     if adapt and p['input'] != 'array': raise ValueError(f"protocol {protocol} standardises each speaker's bands: input 'array'")
+    if adapt and bands_standardised_per_clip(X): raise ValueError(f"protocol {protocol}: each clip's {feature} bands are standardised over its frames already, so a speaker's statistics would leave them as they are")
     adapted = adapted_inputs(X, corpus.files, adapt, p['speaker_norm'], p['seed'], neutral=neutral_classes(corpus.kind)) if adapt else None
     scored = scored_folds(chosen, adapted['enrolled'], adapt) if adapt else chosen  # under +adaptK the test speakers' enrolment clips are not scored
     with run.stage('train'):
