@@ -83,10 +83,17 @@ def cmd_sweep(a) -> int:
 def cmd_predict(a) -> int:
     "Emotions of audio files from a saved model; exit 1 when any file could not be scored."
     from ravdess_emo.scoring import format_predictions, onnx_twin, predict_files_onnx
-    if onnx_twin(a.model) and not a.torch and not a.enrol: results = predict_files_onnx(a.model, a.audio, a.top)  # no torch to import: about a second
+    if a.enrol and a.speakers: raise ValueError("--enrol names one speaker's clips, --speakers a table of several speakers' files: give one of them")
+    speakers = None
+    if a.speakers:
+        from ravdess_emo.manifest import manifest_speakers
+        speakers = manifest_speakers(a.speakers, a.columns)
+    audio = a.audio or list(speakers or [])  # no files named: the table's
+    if not audio: raise ValueError("name the audio files to score, or a --speakers table whose files are scored")
+    if onnx_twin(a.model) and not a.torch and not a.enrol and not speakers: results = predict_files_onnx(a.model, audio, a.top)  # no torch to import: about a second
     else:
         from ravdess_emo.predict import predict_files
-        results = predict_files(a.model, a.audio, a.top, a.enrol)
+        results = predict_files(a.model, audio, a.top, a.enrol, speakers)
     for note in dict.fromkeys(r['note'] for r in results if r.get('note')): print(f"ravdess-emo predict: {note}", file=sys.stderr)  # which probe answered, once
     print('\n'.join(json.dumps(r) for r in results) if a.json else format_predictions(results))
     return 1 if any(r.get('error') for r in results) else 0
@@ -172,12 +179,15 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_sweep)
     q = sub.add_parser('predict', help='emotions of audio files from a trained model')
     q.add_argument('model', type=Path, help='a saved model.pt or its model.onnx, or a run folder holding them (run with --set train_final=true)')
-    q.add_argument('audio', nargs='+', type=Path, help='WAV, FLAC, OGG or MP3 files, any rate and length')
+    q.add_argument('audio', nargs='*', type=Path, help="WAV, FLAC, OGG or MP3 files, any rate and length (none: the --speakers table's files)")
     q.add_argument('--json', action='store_true', help='one JSON object per line')
     q.add_argument('--top', type=_positive, default=3, help='how many emotions to list per file (default 3)')
     q.add_argument('--torch', action='store_true', help='score with torch even when the model has an ONNX twin (model.onnx)')
     q.add_argument('--enrol', nargs='+', type=Path, metavar='CLIP', help="unlabelled clips of the speaker of the files, for a model trained speaker-adapted "
                    "(05_whisper_encoder under si+adapt16 or si+adaptall with train_final=true): that speaker's features are standardised with their statistics")
+    q.add_argument('--speakers', type=Path, metavar='TABLE', help="or a table (CSV, TSV, jsonl, json; path and speaker columns) of several speakers' files, for such a model: "
+                   "each speaker's features are standardised with the statistics of all of that speaker's files in it (no labels needed)")
+    q.add_argument('--columns', metavar='OURS=THEIRS,...', help="the --speakers table's column names, e.g. path=wav,speaker=spk")
     q.set_defaults(func=cmd_predict)
     b = sub.add_parser('bench', help='measure feature extraction, training, transcription and experiment costs')
     b.add_argument('--data', type=Path, default=None, help='corpus folder or manifest (default: data/Raw_data if it holds RAVDESS, else the demo corpus)')

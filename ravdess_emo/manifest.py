@@ -19,8 +19,8 @@ from .storage import write_atomic
 
 # %% auto #0
 __all__ = ['MANIFEST_SUFFIXES', 'COLUMNS', 'REQUIRED', 'DEFAULT_K', 'is_manifest', 'parse_columns', 'read_table', 'absolute_path',
-           'manifest_paths', 'class_order', 'speaker_numbers', 'normalise_gender', 'check_rows', 'check_audio',
-           'untrainable_classes', 'manifest_folds', 'read_manifest', 'manifest_table', 'write_manifest']
+           'manifest_paths', 'manifest_speakers', 'class_order', 'speaker_numbers', 'normalise_gender', 'check_rows',
+           'check_audio', 'untrainable_classes', 'manifest_folds', 'read_manifest', 'manifest_table', 'write_manifest']
 
 # %% ../nbs/00_manifest.ipynb #0659d4c3
 MANIFEST_SUFFIXES = ('.csv', '.tsv', '.jsonl', '.json')
@@ -97,6 +97,20 @@ def manifest_paths(path:str|Path,  # a manifest
     path = Path(path).resolve()
     table, column = read_table(path), parse_columns(columns).get('path', 'path')
     return [absolute_path(p, path.parent) for p in table[column].str.strip() if p] if column in table else []
+
+# %% ../nbs/00_manifest.ipynb #9ba97da5
+def manifest_speakers(path:str|Path,  # a table (CSV, TSV, jsonl, json) of audio files and who speaks in each; no emotion needed
+                      columns:str|dict|None=None,  # our column -> theirs, as for read_manifest
+                     ) -> dict[str, str]:
+    "Each file's speaker, by absolute path, from a table's path and speaker columns; a `CorpusError` naming the rows without either."
+    path = Path(path).resolve()
+    table, names = read_table(path), {k: parse_columns(columns).get(k, k) for k in ('path', 'speaker')}
+    if missing := [n for n in names.values() if n not in table]:
+        raise CorpusError(f"{path}: no {', '.join(missing)} column; it has {', '.join(c for c in table.columns if c != 'manifest_line')} (name yours with --columns path=...,speaker=...)")
+    paths, speakers = table[names['path']].str.strip(), table[names['speaker']].str.strip()
+    if bad := table.manifest_line[(paths == '') | (speakers == '')].tolist():
+        raise CorpusError(f"{path}: line(s) {', '.join(map(str, bad[:10]))} lack a path or a speaker")
+    return {absolute_path(p, path.parent): s for p, s in zip(paths, speakers)}
 
 # %% ../nbs/00_manifest.ipynb #715c622c
 def class_order(emotions, classes:list|None=None) -> list[str]:

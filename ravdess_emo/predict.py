@@ -156,9 +156,10 @@ def predict_file(model:torch.nn.Module, meta:dict, path:str|Path, top_k:int=3) -
 
 def predict_files(model:str|Path, paths:list, top_k:int=3,
                   enrol:list|None=None,  # unlabelled clips of the speaker of `paths`, for a model trained speaker-adapted (an encoder probe of 05)
+                  speakers:dict|None=None,  # or each file's speaker by absolute path (`00_manifest.manifest_speakers`): each speaker enrolled with its files there
                  ) -> list[dict]:
     "Predictions for audio files from a saved model (file or run folder): the one call from Python."
     net, meta = load_model(model)
-    if meta['model'] == PROBE_MODEL: return probe_file_predictions(net, meta, paths, top_k, enrol)
-    note = {'note': UNUSED_ENROLMENT} if enrol else {}
+    if meta['model'] == PROBE_MODEL: return probe_file_predictions(net, meta, paths, top_k, enrol, speakers)
+    note = {'note': UNUSED_ENROLMENT} if enrol or speakers else {}
     return [dict(predict_file(net, meta, p, top_k), **note) for p in paths]

@@ -5,6 +5,7 @@
 # %% ../nbs/08b_probe_model.ipynb #1789099b
 from __future__ import annotations
 
+import os
 import numpy as np
 import pandas as pd
 import torch
@@ -18,7 +19,7 @@ from .whisper_encoder import all_block_features
 
 # %% auto #0
 __all__ = ['PROBE_MODEL', 'UNUSED_ENROLMENT', 'ProbeModel', 'set_probe', 'fit_corpus_probe', 'corpus_probe_model',
-           'probe_probabilities', 'probe_file_predictions']
+           'probe_probabilities', 'speakers_probabilities', 'probe_file_predictions']
 
 # %% ../nbs/08b_probe_model.ipynb #a7a588c8
 PROBE_MODEL = 'encoder_probe'  # a saved model's `model` when it is an encoder probe (08_predict reads it by this name)
@@ -88,6 +89,21 @@ def probe_probabilities(model:ProbeModel, X:np.ndarray,  # features of the clips
     else: note = UNUSED_ENROLMENT if enrol_X is not None else ''
     with torch.no_grad(): return model(torch.from_numpy(X), 'plain').numpy(), note
 
+# %% ../nbs/08b_probe_model.ipynb #a1f5af18
+def speakers_probabilities(model:ProbeModel, X:np.ndarray,  # features of the clips to score
+                           speakers:np.ndarray,  # the speaker of each clip
+                           speaker_norm:str|None,  # how the model's adapted probe standardises a speaker; None: it has none
+                           enrol_X:np.ndarray, enrol_speakers:np.ndarray,  # each speaker's enrolment clips (its files in a table) and their speakers
+                          ) -> tuple[np.ndarray, str]:
+    "Class probabilities of clips of several speakers, each speaker's standardised with its own enrolment clips; and the line that says so."
+    parts = {s: probe_probabilities(model, X[speakers == s], speaker_norm, enrol_X[enrol_speakers == s]) for s in dict.fromkeys(speakers)}
+    P = np.empty((len(X), next(iter(parts.values()))[0].shape[1]))
+    for s, (Ps, note) in parts.items(): P[speakers == s] = Ps
+    if not speaker_norm: return P, note
+    sizes = [int((enrol_speakers == s).sum()) for s in dict.fromkeys(speakers)]
+    return P, (f"speaker-adapted probe: each of {len(sizes)} speaker{'s' if len(sizes) > 1 else ''} standardised ({speaker_norm}) with the statistics of "
+               f"that speaker's files in the table ({min(sizes)}{'' if min(sizes) == max(sizes) else f' to {max(sizes)}'} each)")
+
 # %% ../nbs/08b_probe_model.ipynb #f96b276a
 def _readable(path) -> bool:
     "Whether an audio file can be read (`file_prediction` says why not)."
@@ -97,13 +113,20 @@ def _readable(path) -> bool:
 def probe_file_predictions(model:ProbeModel, meta:dict,  # a saved encoder probe and its metadata (`08_predict.load_model`)
                            paths:list, top_k:int=3,
                            enrol:list|None=None,  # unlabelled clips of the speaker of `paths`
+                           speakers:dict|None=None,  # or each file's speaker, by absolute path (a table's: `00_manifest.manifest_speakers`); a speaker's files in it enrol that speaker
                           ) -> list[dict]:
     "Predictions for audio files, each with the line saying which probe answered; features of every clip are cached by the clip's content."
     f = meta['feature']
     features = lambda ps: all_block_features([str(p) for p in ps], f['models'], f['pad_seconds'], f['pooling'], progress=False)[0]
     if enrol and (bad := [str(p) for p in enrol if not _readable(p)]): raise CorpusError(f"enrolment clip(s) cannot be read: {', '.join(bad)} (see: ravdess-emo check)")
     readable = [str(p) for p in paths if _readable(p)]
-    P, note = probe_probabilities(model, features(readable), meta.get('speaker_norm'), features(enrol) if enrol else None) if readable else (None, '')
+    if speakers is not None and readable:
+        if missing := [p for p in readable if os.path.abspath(p) not in speakers]: raise CorpusError(f"not in the table of speakers: {', '.join(missing[:5])}")
+        if bad := [p for p in speakers if not _readable(p)]: raise CorpusError(f"file(s) of the table of speakers cannot be read: {', '.join(bad[:5])} (see: ravdess-emo check)")
+        table = list(speakers)
+        P, note = speakers_probabilities(model, features(readable), np.array([speakers[os.path.abspath(p)] for p in readable]), meta.get('speaker_norm'),
+                                         features(table), np.array([speakers[p] for p in table]))
+    else: P, note = probe_probabilities(model, features(readable), meta.get('speaker_norm'), features(enrol) if enrol else None) if readable else (None, '')
     rows = dict(zip(readable, P if P is not None else []))
     return [dict(file_prediction(p, meta['classes'], lambda y, sr, p=str(p): rows[p][None], top_k), runtime='torch', **({'note': note} if note else {}))
             for p in paths]

@@ -203,6 +203,19 @@ def test_speaker_adaptation_and_speed_perturbation_in_05(demo4, demo_run, tmp_pa
     assert r.returncode == 0 and 'trained without speaker adaptation: the enrolment clips were not used' in r.stderr
     r = cli('predict', k8_dir, clips[8], '--enrol', tmp_path/'missing.wav', env=demo_run[2])
     assert r.returncode == 2 and 'missing.wav' in r.stderr and 'Traceback' not in r.stderr
+    # several speakers from a table: each standardised with its own files there, as --enrol with those files would
+    others = sorted(map(str, (Path(demo4)/'Actor_03').glob('*.wav')))[:12]
+    pd.DataFrame(dict(wav=clips[:12] + others, who=['two']*12 + ['three']*12)).to_csv(tmp_path/'who.csv', index=False)
+    r = cli('predict', k8_dir, '--speakers', tmp_path/'who.csv', '--columns', 'path=wav,speaker=who', '--json', env=demo_run[2])
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("each of 2 speakers standardised (mean_std) with the statistics of that speaker's files in the table (12 each)") == 1
+    table = scored(r)
+    assert [p['path'] for p in table] == clips[:12] + others  # no files named: the table's, in its order
+    r = cli('predict', k8_dir, *clips[:12], '--enrol', *clips[:12], '--json', env=demo_run[2])
+    enrolled = scored(r)
+    assert len(enrolled) == 12 and all(a['probabilities'] == pytest.approx(b['probabilities'], abs=1e-6) for a, b in zip(enrolled, table))
+    r = cli('predict', k8_dir, '--speakers', tmp_path/'who.csv', '--enrol', clips[0])
+    assert r.returncode == 2 and 'give one of them' in r.stderr
 
 
 def test_fusion_under_a_speaker_adapted_protocol(demo4, demo_run, tmp_path):
