@@ -101,7 +101,8 @@ def speakers_probabilities(model:ProbeModel, X:np.ndarray,  # features of the cl
     for s, (Ps, note) in parts.items(): P[speakers == s] = Ps
     if not speaker_norm: return P, note
     sizes = [int((enrol_speakers == s).sum()) for s in dict.fromkeys(speakers)]
-    return P, (f"speaker-adapted probe: each of {len(sizes)} speaker{'s' if len(sizes) > 1 else ''} standardised ({speaker_norm}) with the statistics of "
+    if len(sizes) == 1: return P, f"speaker-adapted probe: the files' one speaker standardised ({speaker_norm}) with the statistics of its {sizes[0]} files in the table"
+    return P, (f"speaker-adapted probe: each of {len(sizes)} speakers standardised ({speaker_norm}) with the statistics of "
                f"that speaker's files in the table ({min(sizes)}{'' if min(sizes) == max(sizes) else f' to {max(sizes)}'} each)")
 
 # %% ../nbs/08b_probe_model.ipynb #f96b276a
@@ -122,7 +123,8 @@ def probe_file_predictions(model:ProbeModel, meta:dict,  # a saved encoder probe
     readable = [str(p) for p in paths if _readable(p)]
     if speakers is not None and readable:
         if missing := [p for p in readable if os.path.abspath(p) not in speakers]: raise CorpusError(f"not in the table of speakers: {', '.join(missing[:5])}")
-        if bad := [p for p in speakers if not _readable(p)]: raise CorpusError(f"file(s) of the table of speakers cannot be read: {', '.join(bad[:5])} (see: ravdess-emo check)")
+        checked = {os.path.abspath(p) for p in readable}  # the files to score were read above: the table's others are read once here
+        if bad := [p for p in speakers if p not in checked and not _readable(p)]: raise CorpusError(f"file(s) of the table of speakers cannot be read: {', '.join(bad[:5])} (see: ravdess-emo check)")
         table = list(speakers)
         P, note = speakers_probabilities(model, features(readable), np.array([speakers[os.path.abspath(p)] for p in readable]), meta.get('speaker_norm'),
                                          features(table), np.array([speakers[p] for p in table]))
